@@ -1,0 +1,82 @@
+"""What every raw landing asset shares: the partition window and the load-whole-or-nothing landing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import duckdb
+import httpx
+import polars as pl
+from dagster import AssetExecutionContext
+
+from pipelines.landing import archive_payload, replace_window, utcnow
+from pipelines.sources.http import HttpClient
+
+# Columns every raw record table carries after its own (see pipelines/landing.py).
+RAW_RECORD_COLUMNS = """source        varchar not null,    -- coinglass | farside | binance | ...
+    endpoint      varchar not null,
+    payload       varchar not null,    -- the source's own record, JSON text
+    payload_id    varchar not null,    -- raw.landing_payloads row the record came from
+    window_start  date not null,       -- request window [start, end)
+    window_end    date not null,
+    ingested_at   timestamptz not null,
+    run_id        varchar not null"""
+
+
+def partition_window(context: AssetExecutionContext) -> tuple[date, date]:
+    """[start, end) of the partitions this run covers: one request window, however many days."""
+    tw = context.partition_time_window
+    return tw.start.date(), tw.end.date()
+
+
+def land_records(
+    context: AssetExecutionContext,
+    con: duckdb.DuckDBPyConnection,
+    http: HttpClient,
+    *,
+    table: str,
+    ddl: str,
+    date_column: str,
+    window: tuple[date, date],
+    fetch: Callable[[], tuple[pl.DataFrame, str, str, Any]],
+) -> tuple[pl.DataFrame, str, str, Any]:
+    """Fetch, archive every response body, parse, then replace the window's rows in one transaction.
+
+    ``fetch`` returns (frame, source, endpoint, extra) where frame has the entity's columns plus
+    ``payload``. Bodies are archived as they arrive (before parsing), so a malformed payload is
+    kept for inspection while the error propagates and the previous rows stay in place.
+    """
+    run_id = context.run.run_id
+    payload_ids: dict[str, str] = {}
+
+    def archive(source: str, endpoint: str, params: dict[str, Any], response: httpx.Response) -> None:
+        payload_ids[source] = archive_payload(
+            con,
+            source=source,
+            endpoint=endpoint,
+            body=response.text,
+            request_params=params,
+            window=window,
+            run_id=run_id,
+        )
+
+    http.on_response = archive
+    try:
+        frame, used, endpoint, extra = fetch()
+    finally:
+        http.on_response = None
+    start, end = window
+    frame = frame.filter((pl.col(date_column) >= start) & (pl.col(date_column) < end)).with_columns(
+        source=pl.lit(used),
+        endpoint=pl.lit(endpoint),
+        payload_id=pl.lit(payload_ids.get(used, "")),
+        window_start=pl.lit(start),
+        window_end=pl.lit(end),
+        ingested_at=pl.lit(utcnow()),
+        run_id=pl.lit(run_id),
+    )
+    inserted = replace_window(con, table=table, date_column=date_column, frame=frame, window=window, ddl=ddl)
+    context.log.info(f"raw.{table}: replaced {start}..{end} with {inserted} rows from {used}")
+    return frame, used, endpoint, extra

@@ -1,0 +1,42 @@
+"""The one Definitions object of the btc-signals code location."""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetSelection,
+    Definitions,
+    define_asset_job,
+    in_process_executor,
+    load_asset_checks_from_modules,
+    load_assets_from_modules,
+)
+
+from pipelines.assets import dbt as dbt_assets_module
+from pipelines.assets import etf_flows
+from pipelines.resources import build_resources
+
+SOURCE_MODULES = [etf_flows]
+
+raw_assets = load_assets_from_modules(SOURCE_MODULES)
+raw_checks = load_asset_checks_from_modules(SOURCE_MODULES)
+
+# Partitioned: run for one day, or for a range as a single run (one request window per source).
+raw_sources_job = define_asset_job(
+    "raw_sources_job",
+    selection=AssetSelection.assets(*raw_assets),
+    description="Every raw source for the selected partition(s), with their blocking quality checks.",
+)
+# Unpartitioned: dbt rebuilds staging, intermediate and marts from the whole raw landing.
+transform_job = define_asset_job(
+    "transform_job",
+    selection=AssetSelection.assets(dbt_assets_module.btc_signals_dbt),
+    description="dbt build: seeds, models and tests, up to the signal dashboard.",
+)
+
+defs = Definitions(
+    assets=[*raw_assets, dbt_assets_module.btc_signals_dbt],
+    asset_checks=raw_checks,
+    jobs=[raw_sources_job, transform_job],
+    resources=build_resources(),
+    executor=in_process_executor,
+)

@@ -1,0 +1,47 @@
+"""Settings read from the environment, in one place.
+
+Secrets (API keys) are read here and nowhere else; they are never logged, never written to the
+warehouse and never put into run metadata.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPLAY_DATA_DIR = PACKAGE_DIR / "replay_data"
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DEFAULT_DUCKDB_PATH = PROJECT_ROOT / "warehouse" / "btc_signals.duckdb"
+
+MODES = ("replay", "live")
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str = "replay"
+    duckdb_path: Path = DEFAULT_DUCKDB_PATH
+    replay_dir: Path = REPLAY_DATA_DIR
+    coinglass_api_key: str | None = field(default=None, repr=False)
+    fred_api_key: str | None = field(default=None, repr=False)
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret value in force, for redaction."""
+        return [s for s in (self.coinglass_api_key, self.fred_api_key) if s]
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    mode = env.get("BTC_SIGNALS_MODE", "replay").strip().lower() or "replay"
+    if mode not in MODES:
+        raise ValueError(f"BTC_SIGNALS_MODE must be one of {MODES}, got {mode!r}")
+    return Settings(
+        mode=mode,
+        duckdb_path=Path(env.get("BTC_SIGNALS_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH),
+        replay_dir=Path(env.get("BTC_SIGNALS_REPLAY_DIR") or REPLAY_DATA_DIR),
+        coinglass_api_key=env.get("COINGLASS_API_KEY") or None,
+        fred_api_key=env.get("FRED_API_KEY") or None,
+    )

@@ -1,0 +1,83 @@
+"""Replay: an httpx transport that answers real requests from the bundled dataset.
+
+Each source module registers a handler for the host it talks to with :func:`replay_handler`.
+A handler is a small fake of the real server: it receives the very ``httpx.Request`` the live
+client would send (path, query parameters, headers) and answers with a payload in the exact
+shape the real API returns, applying the same query parameters (time windows, limits,
+pagination). The dataset lives in ``pipelines/replay_data/`` (see its README for provenance).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+Handler = Callable[[httpx.Request, Path], httpx.Response]
+
+_HANDLERS: dict[str, Handler] = {}
+
+
+def replay_handler(host: str) -> Callable[[Handler], Handler]:
+    """Register ``fn`` as the replay server for ``host``."""
+
+    def decorate(fn: Handler) -> Handler:
+        _HANDLERS[host] = fn
+        return fn
+
+    return decorate
+
+
+def _load_source_modules() -> None:
+    import pipelines.sources as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"{pkg.__name__}.{info.name}")
+
+
+def registered_hosts() -> list[str]:
+    _load_source_modules()
+    return sorted(_HANDLERS)
+
+
+def json_response(payload: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(
+        status_code,
+        content=json.dumps(payload, separators=(",", ":")).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def not_found(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(404, text=f"replay: no route for {request.url.path}")
+
+
+class ReplayTransport(httpx.BaseTransport):
+    """Routes each request to the replay handler registered for its host."""
+
+    def __init__(self, replay_dir: Path) -> None:
+        self.replay_dir = Path(replay_dir)
+        _load_source_modules()
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        handler = _HANDLERS.get(request.url.host)
+        if handler is None:
+            raise httpx.ConnectError(f"replay has no dataset for host {request.url.host}", request=request)
+        response = handler(request, self.replay_dir)
+        response.request = request
+        return response
+
+
+def make_transport(mode: str, replay_dir: Path) -> httpx.BaseTransport:
+    if mode == "live":
+        return httpx.HTTPTransport(retries=0)
+    if mode == "replay":
+        return ReplayTransport(replay_dir)
+    raise ValueError(f"unknown mode {mode!r}")
