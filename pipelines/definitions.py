@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from dagster import (
     AssetSelection,
     Definitions,
@@ -11,11 +14,17 @@ from dagster import (
     load_assets_from_modules,
 )
 
+import pipelines.assets
 from pipelines.assets import dbt as dbt_assets_module
-from pipelines.assets import etf_flows
 from pipelines.resources import build_resources
 
-SOURCE_MODULES = [etf_flows]
+# Every module in pipelines/assets/ except these holds one source's raw assets and their checks.
+NOT_SOURCE_MODULES = {"dbt", "common"}
+SOURCE_MODULES = [
+    importlib.import_module(f"pipelines.assets.{m.name}")
+    for m in pkgutil.iter_modules(pipelines.assets.__path__)
+    if m.name not in NOT_SOURCE_MODULES
+]
 
 raw_assets = load_assets_from_modules(SOURCE_MODULES)
 raw_checks = load_asset_checks_from_modules(SOURCE_MODULES)

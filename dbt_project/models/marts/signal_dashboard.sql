@@ -1,27 +1,11 @@
 -- The dashboard: per day and indicator, the reading, its status, the rule that decided it,
--- its source and freshness. Each indicator's rows are built in its own int_signal__* model.
+-- its source and freshness; plus the composite regime row once it exists.
 with
 
-etf_net_flow as (select * from {{ ref('int_signal__etf_net_flow') }}),
-
-unioned as (
-    select * from etf_net_flow
-),
+indicators as (select * from {{ ref('int_signals__unioned') }}),
 
 final as (
-    select
-        as_of_date,
-        indicator,
-        category,
-        reading,
-        reading_unit,
-        reading_text,
-        status,
-        rule,
-        source,
-        source_as_of,
-        is_stale
-    from unioned
+    select * from indicators
 )
 
 select * from final
