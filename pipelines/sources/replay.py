@@ -9,10 +9,13 @@ pagination). The dataset lives in ``pipelines/replay_data/`` (see its README for
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib
 import json
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,26 @@ import httpx
 Handler = Callable[[httpx.Request, Path], httpx.Response]
 
 _HANDLERS: dict[str, Handler] = {}
+
+# The replay clock. Endpoints that only serve the *current* state (an option chain, the running
+# difficulty epoch) have no date parameter; in replay they answer as of this instant. A raw asset
+# that snapshots such an endpoint sets it to the partition's day with :func:`replay_clock`.
+# Live mode ignores it: the real server's "now" is the only one there is.
+_REPLAY_NOW: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("replay_now", default=None)
+
+
+@contextlib.contextmanager
+def replay_clock(now: datetime) -> Iterator[None]:
+    token = _REPLAY_NOW.set(now if now.tzinfo else now.replace(tzinfo=UTC))
+    try:
+        yield
+    finally:
+        _REPLAY_NOW.reset(token)
+
+
+def replay_now() -> datetime:
+    """The instant a replay handler answers as of (the wall clock when no replay clock is set)."""
+    return _REPLAY_NOW.get() or datetime.now(tz=UTC)
 
 
 def replay_handler(host: str) -> Callable[[Handler], Handler]:
