@@ -3,9 +3,12 @@
 with
 
 etf_net_flow as (select * from {{ ref('int_signal__etf_net_flow') }}),
+hash_price as (select * from {{ ref('int_signal__hash_price') }}),
 
 unioned as (
     select * from etf_net_flow
+    union all by name
+    select * from hash_price
 ),
 
 final as (

@@ -4,6 +4,7 @@ with
 calendar as (select * from {{ ref('int_calendar__days') }}),
 etf as (select * from {{ ref('int_etf_flows__daily') }}),
 price as (select * from {{ ref('int_btc_price__daily') }}),
+mining as (select * from {{ ref('int_mining__daily') }}),
 
 final as (
     select
@@ -13,10 +14,19 @@ final as (
         e.net_flow_usd          as etf_net_flow_usd,
         e.net_flow_5d_usd       as etf_net_flow_5d_usd,
         e.net_flow_mtd_usd      as etf_net_flow_mtd_usd,
-        e.source                as etf_source
+        e.source                as etf_source,
+        m.hash_price_usd_per_phs_day,
+        m.hash_price_btc_per_phs_day,
+        m.hashrate_hs,
+        m.hashrate_7d_change_pct,
+        m.difficulty,
+        m.last_difficulty_change_pct,
+        m.next_difficulty_change_pct,
+        m.has_fee_data           as mining_has_fee_data
     from calendar as c
     left join etf as e on e.flow_date = c.as_of_date
     left join price as p on p.price_date = c.as_of_date
+    left join mining as m on m.hashrate_date = c.as_of_date
 )
 
 select * from final

@@ -1,0 +1,128 @@
+-- Daily mining panel: hash price, hashrate trend, 90-day low and the last/next difficulty change.
+--
+-- hash price (USD per PH/s per day) = (subsidy + fees earned per day, BTC) × BTC close (USD) ÷ hashrate (PH/s)
+-- where "per day" is the protocol's 144 blocks (one per 600 s): subsidy per day = 144 × subsidy per block and
+-- fees per day = 144 × the day's mean fees per block. See docs/mining.md for the worked check (2026-02-05 ≈ 32).
+with
+
+hashrate as (select * from {{ ref('stg_mempool__hashrate') }}),
+rewards as (select * from {{ ref('stg_mempool__block_rewards') }}),
+adjustments as (select * from {{ ref('stg_mempool__difficulty_adjustments') }}),
+estimates as (select * from {{ ref('stg_mempool__difficulty_estimate') }}),
+price as (select * from {{ ref('int_btc_price__daily') }}),
+
+rules as (
+    select {{ rule('hash_price', 'low_lookback_days') }} as low_lookback_days
+),
+
+revenue as (
+    select
+        h.hashrate_date,
+        h.hashrate_hs,
+        h.hashrate_hs / 1e15                                        as hashrate_phs,
+        h.difficulty,
+        -- protocol constants: the subsidy halved to 3.125 BTC at block 840,000 (mined 2024-04-20 00:09 UTC)
+        coalesce(r.subsidy_per_block_btc,
+                 case when h.hashrate_date >= date '2024-04-20' then 3.125 else 6.25 end)
+                                                                    as subsidy_per_block_btc,
+        r.avg_fees_per_block_sats,
+        r.reward_date is not null                                   as has_fee_data,
+        p.close_usd                                                 as btc_close_usd,
+        h.source
+    from hashrate as h
+    left join rewards as r on r.reward_date = h.hashrate_date
+    left join price as p on p.price_date = h.hashrate_date
+),
+
+hash_price as (
+    select
+        *,
+        144 * subsidy_per_block_btc                                 as subsidy_btc_per_day,
+        144 * coalesce(avg_fees_per_block_sats, 0) / 1e8            as fees_btc_per_day,
+        144 * (subsidy_per_block_btc + coalesce(avg_fees_per_block_sats, 0) / 1e8)
+                                                                    as revenue_btc_per_day,
+        144 * (subsidy_per_block_btc + coalesce(avg_fees_per_block_sats, 0) / 1e8) / hashrate_phs
+                                                                    as hash_price_btc_per_phs_day,
+        144 * (subsidy_per_block_btc + coalesce(avg_fees_per_block_sats, 0) / 1e8) * btc_close_usd / hashrate_phs
+                                                                    as hash_price_usd_per_phs_day,
+        -- daily hashrate estimates are noisy (they count the day's blocks): the trend uses 7-day means
+        avg(hashrate_hs) over (order by hashrate_date range between interval 6 days preceding and current row)
+                                                                    as hashrate_7d_avg_hs
+    from revenue
+),
+
+trend as (
+    -- 7-day mean against the 7-day mean one week earlier (a date join, so missing days don't shift it)
+    select
+        cur.hashrate_date,
+        (cur.hashrate_7d_avg_hs / prev.hashrate_7d_avg_hs - 1) * 100 as hashrate_7d_change_pct
+    from hash_price as cur
+    inner join hash_price as prev on prev.hashrate_date = cur.hashrate_date - interval 7 day
+),
+
+prior_low as (
+    -- lowest hash price over the previous N days (N from the seed), and how many days that covers
+    select
+        cur.hashrate_date,
+        min(prev.hash_price_usd_per_phs_day)                        as prior_low_usd_per_phs_day,
+        count(prev.hash_price_usd_per_phs_day)                      as prior_low_days,
+        -- the lookback counts as covered when the history reaches back to its start (a week's slack for missing days)
+        datediff('day', min(prev.hashrate_date), cur.hashrate_date) >= max(r.low_lookback_days) - 7
+                                                                    as has_full_low_lookback
+    from hash_price as cur
+    cross join rules as r
+    inner join hash_price as prev
+        on prev.hashrate_date >= cur.hashrate_date - cast(r.low_lookback_days as integer)
+       and prev.hashrate_date < cur.hashrate_date
+    group by cur.hashrate_date
+),
+
+with_last_adjustment as (
+    select
+        h.*,
+        a.adjustment_date                                           as last_adjustment_date,
+        a.height                                                    as last_adjustment_height,
+        a.difficulty_change_pct                                     as last_difficulty_change_pct
+    from hash_price as h
+    asof left join adjustments as a on h.hashrate_date >= a.adjustment_date
+),
+
+final as (
+    select
+        h.hashrate_date,
+        h.source,
+        h.hashrate_hs,
+        h.hashrate_phs,
+        h.hashrate_7d_avg_hs,
+        t.hashrate_7d_change_pct,
+        h.difficulty,
+        h.subsidy_per_block_btc,
+        h.avg_fees_per_block_sats,
+        h.has_fee_data,
+        h.subsidy_btc_per_day,
+        h.fees_btc_per_day,
+        h.revenue_btc_per_day,
+        h.btc_close_usd,
+        h.hash_price_btc_per_phs_day,
+        h.hash_price_usd_per_phs_day,
+        l.prior_low_usd_per_phs_day,
+        coalesce(l.prior_low_days, 0)                               as prior_low_days,
+        coalesce(l.has_full_low_lookback, false)                    as has_full_low_lookback,
+        coalesce(l.has_full_low_lookback, false)
+            and h.hash_price_usd_per_phs_day <= l.prior_low_usd_per_phs_day
+                                                                    as is_new_low,
+        h.last_adjustment_date,
+        h.last_adjustment_height,
+        h.last_difficulty_change_pct,
+        datediff('day', h.last_adjustment_date, h.hashrate_date)    as days_since_last_adjustment,
+        e.next_difficulty_change_pct,
+        e.estimated_retarget_at,
+        e.progress_pct                                              as epoch_progress_pct,
+        e.is_current                                                as is_estimate_current
+    from with_last_adjustment as h
+    left join trend as t using (hashrate_date)
+    left join prior_low as l using (hashrate_date)
+    left join estimates as e on e.snapshot_date = h.hashrate_date
+)
+
+select * from final

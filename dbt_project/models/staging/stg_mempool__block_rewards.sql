@@ -1,0 +1,28 @@
+-- mempool.space fees and subsidy per block by UTC day, typed; the latest revision per day.
+with
+
+source as (
+    select * from {{ source('raw', 'mining_block_rewards') }}
+),
+
+latest as (
+    select *
+    from source
+    qualify row_number() over (partition by reward_date order by ingested_at desc) = 1
+),
+
+final as (
+    select
+        cast(reward_date as date)                   as reward_date,
+        cast(avg_height as bigint)                  as avg_height,
+        cast(avg_fees_per_block_sats as double)     as avg_fees_per_block_sats,
+        cast(subsidy_per_block_btc as double)       as subsidy_per_block_btc,
+        cast(fee_buckets as integer)                as fee_buckets,
+        cast(price_usd as double)                   as mempool_price_usd,
+        source,
+        ingested_at,
+        payload_id
+    from latest
+)
+
+select * from final

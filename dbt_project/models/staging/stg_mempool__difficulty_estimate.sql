@@ -1,0 +1,33 @@
+-- mempool.space running-epoch estimate, one snapshot per day, typed; the latest revision per day.
+with
+
+source as (
+    select * from {{ source('raw', 'mining_difficulty_estimate') }}
+),
+
+latest as (
+    select *
+    from source
+    qualify row_number() over (partition by snapshot_date order by ingested_at desc) = 1
+),
+
+final as (
+    select
+        cast(snapshot_date as date)                 as snapshot_date,
+        cast(server_now_at as timestamptz)          as server_now_at,
+        cast(progress_pct as double)                as progress_pct,
+        cast(difficulty_change_pct as double)       as next_difficulty_change_pct,
+        cast(estimated_retarget_at as timestamptz)  as estimated_retarget_at,
+        cast(remaining_blocks as integer)           as remaining_blocks,
+        cast(previous_retarget_pct as double)       as previous_retarget_pct,
+        cast(next_retarget_height as bigint)        as next_retarget_height,
+        -- a snapshot whose server clock is not on its own day came from a stalled view of the chain
+        cast(timezone('UTC', cast(server_now_at as timestamptz)) as date) = cast(snapshot_date as date)
+                                                    as is_current,
+        source,
+        ingested_at,
+        payload_id
+    from latest
+)
+
+select * from final
