@@ -323,17 +323,19 @@ def parse_difficulty_estimate(payload: Any, snapshot_date: date) -> pl.DataFrame
 
 # ------------------------------------------------------------------------------------------ replay
 
-_CACHE: dict[Path, dict[str, Any]] = {}
+_DATASET_FILES = ("hashrates", "difficulty_adjustments", "block_fees", "difficulty_estimates")
+_CACHE: dict[tuple, dict[str, Any]] = {}
 
 
 def _dataset(replay_dir: Path) -> dict[str, Any]:
+    """The bundled files, parsed once per version (keyed by path, size and mtime: edits are picked up)."""
     base = replay_dir / "mempool"
-    if base not in _CACHE:
-        _CACHE[base] = {
-            name: json.loads((base / f"{name}.json").read_text())
-            for name in ("hashrates", "difficulty_adjustments", "block_fees", "difficulty_estimates")
-        }
-    return _CACHE[base]
+    paths = [base / f"{name}.json" for name in _DATASET_FILES]
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = {name: json.loads(p.read_text()) for name, p in zip(_DATASET_FILES, paths, strict=True)}
+    return _CACHE[key]
 
 
 def _in_period(ts: float, start: datetime | None, now: datetime) -> bool:
