@@ -30,7 +30,7 @@ EPOCH_BLOCKS = 2016
 TARGET_BLOCK_SECONDS = 600
 BLOCKS_PER_DAY = 144
 # Anchor for numbering the retargets: the first retarget after the April 2024 halving was block 840,672
-# (= 417 × 2016); it set the difficulty to 88,104,191,118,793, the value the daily series shows from 2024-04-25.
+# (= 417 × 2016); it set the difficulty to about 88.10 T, the value the daily series shows in full from 2024-04-25.
 ANCHOR_HEIGHT = 840_672
 ANCHOR_DIFFICULTY = 88_104_191_118_792
 # A relative change smaller than this between two days is float noise of the daily averaging, not a retarget.
