@@ -137,3 +137,24 @@ def test_gx_check_blocks_a_difficulty_jump_and_names_it(tmp_path):
     assert "expect_column_values_to_be_between(column=hashrate_hs" in check.description
     assert "-1.0" in check.description
     assert check.metadata["expectations_failed"].value == 2
+
+
+def test_live_backfill_of_past_days_keeps_their_snapshots(tmp_path, monkeypatch):
+    """Live mode can only snapshot today: a run over past days must not wipe what earlier runs collected."""
+    db = tmp_path / "w.duckdb"
+    selection = [mining.raw_mining_difficulty_estimate]
+    assert run(db, selection, "2026-02-03", "2026-02-05").success
+    before = query(db, "select snapshot_date, difficulty_change_pct from raw.mining_difficulty_estimate order by 1")
+    assert len(before) == 3
+
+    monkeypatch.setattr(mining.mempool, "MempoolClient", lambda http: (_ for _ in ()).throw(AssertionError("no fetch")))
+    live = materialize(
+        selection,
+        tags={"dagster/asset_partition_range_start": "2026-02-03", "dagster/asset_partition_range_end": "2026-02-05"},
+        resources={"duckdb": DuckDBResource(database=str(db)), "sources": SourcesResource(mode="live")},
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert live.success, failure_message(live)
+    assert live.asset_materializations_for_node("raw__mining_difficulty_estimate")[0].metadata["snapshots"].value == 0
+    assert query(db, "select snapshot_date, difficulty_change_pct from raw.mining_difficulty_estimate order by 1") == before

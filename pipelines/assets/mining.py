@@ -289,14 +289,23 @@ def raw_mining_difficulty_estimate(
         frame = pl.concat(frames) if frames else pl.DataFrame(schema=mempool.ESTIMATE_SCHEMA)
         return frame, mempool.SOURCE, mempool.DIFFICULTY_ESTIMATE, None
 
-    with sources.http() as http, duckdb.get_connection() as con:
-        frame, _, endpoint, _ = land_records(
-            context, con, http, table=ESTIMATE_TABLE, ddl=ESTIMATE_DDL, date_column="snapshot_date",
-            window=window, fetch=fetch,
+    if days:
+        # replace only the days snapshotted: a live backfill over past days must not delete their snapshots
+        landed = (days[0], days[-1] + timedelta(days=1))
+        with sources.http() as http, duckdb.get_connection() as con:
+            frame, _, endpoint, _ = land_records(
+                context, con, http, table=ESTIMATE_TABLE, ddl=ESTIMATE_DDL, date_column="snapshot_date",
+                window=landed, fetch=fetch,
+            )
+    else:
+        frame, endpoint = pl.DataFrame(schema=mempool.ESTIMATE_SCHEMA), mempool.DIFFICULTY_ESTIMATE
+        with duckdb.get_connection() as con:
+            con.execute(ESTIMATE_DDL)
+        context.log.warning(
+            f"mining estimate: the live endpoint only serves today; nothing to snapshot in {window}, "
+            "earlier snapshots left as they are"
         )
     last = frame.sort("snapshot_date").tail(1)
-    if not days:
-        context.log.warning(f"mining estimate: the live endpoint only serves today; nothing to snapshot in {window}")
     return MaterializeResult(
         metadata={
             "endpoint": endpoint,
