@@ -90,7 +90,9 @@ def test_retargets_of_the_window_only(tmp_path):
 
 def test_live_estimate_only_snapshots_today():
     assert mining.snapshot_days((date(2026, 2, 1), date(2026, 2, 4)), "live", date(2026, 2, 3)) == [date(2026, 2, 3)]
-    assert mining.snapshot_days((date(2026, 2, 1), date(2026, 2, 3)), "live", date(2026, 2, 3)) == []
+    # the schedule's run for 2026-02-02 just after midnight snapshots the state at that day's close
+    assert mining.snapshot_days((date(2026, 2, 2), date(2026, 2, 3)), "live", date(2026, 2, 3)) == [date(2026, 2, 2)]
+    assert mining.snapshot_days((date(2026, 2, 1), date(2026, 2, 2)), "live", date(2026, 2, 3)) == []
     assert len(mining.snapshot_days((date(2026, 2, 1), date(2026, 2, 4)), "replay", date(2026, 11, 1))) == 3
 
 

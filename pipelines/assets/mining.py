@@ -252,10 +252,13 @@ def raw_mining_block_rewards(
 
 def snapshot_days(window: tuple[date, date], mode: str, today: date) -> list[date]:
     """Days to snapshot the running epoch for. Replay: every day of the window (the replay clock is set to
-    each day's end). Live: the server only answers for now, so only today, and only if it is in the window."""
+    each day's end). Live: the server only answers for now: today if the window holds it, else yesterday when
+    the window ends with it (the daily schedule runs just after the day closed: now is that day's end state)."""
     start, end = window
     if mode == "live":
-        return [today] if start <= today < end else []
+        if start <= today < end:
+            return [today]
+        return [today - timedelta(days=1)] if end == today and start < end else []
     return [start + timedelta(days=i) for i in range((end - start).days)]
 
 

@@ -21,8 +21,11 @@ final as (
         cast(remaining_blocks as integer)           as remaining_blocks,
         cast(previous_retarget_pct as double)       as previous_retarget_pct,
         cast(next_retarget_height as bigint)        as next_retarget_height,
-        -- a snapshot whose server clock is not on its own day came from a stalled view of the chain
-        cast(timezone('UTC', cast(server_now_at as timestamptz)) as date) = cast(snapshot_date as date)
+        -- current = taken during its day, or within 6 hours after it closed (the daily schedule's run);
+        -- otherwise it came from a stalled view of the chain (e.g. replay past the dataset's end)
+        cast(server_now_at as timestamptz) >= cast(snapshot_date as timestamp) at time zone 'UTC'
+            and cast(server_now_at as timestamptz)
+                < (cast(snapshot_date as timestamp) + interval 30 hour) at time zone 'UTC'
                                                     as is_current,
         source,
         ingested_at,
