@@ -125,7 +125,7 @@ final as (
         cast(conditions_holding as double)                              as reading,
         'conditions holding (of 3)'                                     as reading_unit,
         regime_state || ': ' || conditions_holding || ' of 3 conditions hold'
-            || case when conditions_unknown > 0 then ', ' || conditions_unknown || ' unknown' else '' end
+            || case when conditions_unknown > 0 then '; ' || conditions_unknown || ' unknown' else '' end
                                                                         as reading_text,
         case regime_state
             when 'trend_reversal' then 'bull_confirmation'
