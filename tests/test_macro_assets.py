@@ -83,6 +83,26 @@ def test_a_malformed_payload_leaves_the_landed_rows_and_archives_the_body(loaded
     assert archived == 1
 
 
+def test_a_truncated_series_is_refused_and_the_loaded_closes_kept(loaded: Path, tmp_path: Path):
+    truncated = tmp_path / "replay"
+    shutil.copytree(REPLAY_DATA_DIR, truncated)
+    sox = truncated / "stooq" / "sox.csv"
+    sox.write_text("".join(line for line in sox.read_text().splitlines(keepends=True) if not line.startswith("2026-02-06")))
+    with DuckDBResource(database=str(loaded)).get_connection() as con:
+        before = con.execute("select * from raw.macro_daily_closes order by series, obs_date").fetchall()
+    result = run_asset(loaded, truncated, RANGE_TAGS)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    error, message = failure.step_failure_data.error, ""
+    while error is not None:
+        message += error.message
+        error = error.cause
+    assert "[stooq]" in message and "sox:2026-02-06" in message
+    with DuckDBResource(database=str(loaded)).get_connection() as con:
+        after = con.execute("select * from raw.macro_daily_closes order by series, obs_date").fetchall()
+    assert after == before
+
+
 # --- the GX check on hand-made tables -------------------------------------------------------------
 
 

@@ -122,6 +122,32 @@ def fetch_macro(
     return pl.concat(frames, how="vertical"), notes
 
 
+def refuse_shrinking(con, frame: pl.DataFrame, window: tuple[date, date]) -> None:
+    """Per series: a response that lacks days already loaded for the window is partial (truncated, not yet
+    published, an outage); replacing would lose good closes, so the whole load is refused."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?", [TABLE]
+    ).fetchone()[0]
+    if not exists:
+        return
+    loaded = con.execute(
+        f"select distinct series, obs_date from raw.{TABLE} where obs_date >= ? and obs_date < ?", list(window)
+    ).fetchall()
+    fetched = set(zip(frame["series"].to_list(), frame["obs_date"].to_list(), strict=True))
+    missing = sorted(set(loaded) - fetched)
+    if missing:
+        series = missing[0][0]
+        source, endpoint = ("fred", fred.CSV_PATH) if series in fred.SERIES else ("stooq", stooq.PATH)
+        raise SourceError(
+            source,
+            endpoint,
+            f"the response lacks {len(missing)} close(s) already loaded for {window[0]}..{window[1]}; "
+            "keeping the loaded data (partial or truncated answer?)",
+            field="series:obs_date",
+            value=[f"{s}:{d}" for s, d in missing[:5]],
+        )
+
+
 @asset(
     key=["raw", TABLE],
     partitions_def=daily_partitions,
@@ -162,6 +188,7 @@ def raw_macro_daily_closes(
             ingested_at=pl.lit(utcnow()),
             run_id=pl.lit(run_id),
         )
+        refuse_shrinking(con, frame, (start, end))
         inserted = replace_window(con, table=TABLE, date_column="obs_date", frame=frame, window=(start, end), ddl=DDL)
     context.log.info(f"raw.{TABLE}: replaced {start}..{end} with {inserted} rows")
     per_series = frame.group_by("series", "source", "symbol").agg(
