@@ -12,6 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from pipelines.project import dbt_project
 from pipelines.resources import SourcesResource
+from pipelines.snapshot import publish_reader_copy
 
 LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts"}
 
@@ -38,7 +39,10 @@ def btc_signals_dbt(context: AssetExecutionContext, dbt: DbtCliResource, sources
     # dbt holds the DuckDB write lock until it exits: collect its events, then add the metadata
     # that needs a read of the warehouse (row counts, date ranges, the latest readings).
     events = list(dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream())
-    db_path = str(sources.settings().duckdb_path)
+    settings = sources.settings()
+    db_path = str(settings.duckdb_path)
+    published = publish_reader_copy(settings.duckdb_path, settings.reader_path)
+    context.log.info(f"published the read-only copy for readers: {published}")
     keys_by_output = context.assets_def.keys_by_output_name
     for event in events:
         key = keys_by_output.get(event.output_name) if isinstance(event, Output) else getattr(event, "asset_key", None)
