@@ -110,12 +110,12 @@ def fetch_macro(
     archived = archived if archived is not None else {}
     frames: list[pl.DataFrame] = []
     notes: list[str] = []
-    for key, series_id in fred.SERIES.items():
+    for series_id in fred.SERIES.values():
         frame, endpoint, n = fetch_fred_series(http, settings, mode, series_id, start, end, log)
         notes.extend(n)
         frames.append(frame.with_columns(source=pl.lit("fred"), endpoint=pl.lit(endpoint),
                                          payload_id=pl.lit(archived.get("last", ""))))
-    for key, symbol in stooq.SERIES.items():
+    for symbol in stooq.SERIES.values():
         frame = stooq.fetch_daily(http, symbol, start, end)
         frames.append(frame.with_columns(source=pl.lit("stooq"), endpoint=pl.lit(stooq.PATH),
                                          payload_id=pl.lit(archived.get("last", ""))))
