@@ -4,11 +4,17 @@ with
 
 etf_net_flow as (select * from {{ ref('int_signal__etf_net_flow') }}),
 hash_price as (select * from {{ ref('int_signal__hash_price') }}),
+macro_risk_appetite as (select * from {{ ref('int_signal__macro_risk_appetite') }}),
+price_vs_key_levels as (select * from {{ ref('int_signal__price_vs_key_levels') }}),
 
 unioned as (
     select * from etf_net_flow
     union all by name
     select * from hash_price
+    union all by name
+    select * from macro_risk_appetite
+    union all by name
+    select * from price_vs_key_levels
 ),
 
 final as (

@@ -1,0 +1,27 @@
+-- FRED daily closes (SP500, NASDAQCOM, DJIA, DGS10), typed; the latest revision per (day, series).
+with
+
+source as (
+    select * from {{ source('raw', 'macro_daily_closes') }}
+    where source = 'fred'
+),
+
+latest as (
+    select *
+    from source
+    qualify row_number() over (partition by obs_date, series order by ingested_at desc) = 1
+),
+
+final as (
+    select
+        cast(obs_date as date)          as obs_date,
+        series                          as series,
+        symbol                          as symbol,
+        cast(close_value as double)     as close_value,
+        'fred'                        as source,
+        ingested_at                     as ingested_at,
+        payload_id                      as payload_id
+    from latest
+)
+
+select * from final
