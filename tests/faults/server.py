@@ -12,8 +12,8 @@ then an optional fault applied to every later request, then the normal answer::
     server.script("coinglass", RetryAfter(7))          # first request: 429 Retry-After: 7, then normal
     server.always("farside", Status(503))              # every request: 503
 
-The server is bounded: it only binds 127.0.0.1 on an ephemeral port, every wait (a hung connection,
-a slow answer) ends at its timeout or as soon as the server stops, and it stops with the fixture.
+The server is bounded: it only binds 127.0.0.1 on an ephemeral port, every wait (a hung connection)
+ends at its timeout or as soon as the server stops, and it stops with the fixture.
 """
 
 from __future__ import annotations
@@ -81,14 +81,7 @@ class Transform:
     status: int | None = None
 
 
-@dataclass(frozen=True)
-class Slow:
-    """The normal answer, after ``seconds`` (ends early if the server stops)."""
-
-    seconds: float
-
-
-Fault = Status | Hang | Reset | Transform | Slow
+Fault = Status | Hang | Reset | Transform
 
 
 def truncated(fraction: float = 0.5) -> Transform:
@@ -131,7 +124,6 @@ class FaultServer:
         self._always: dict[str, Fault | None] = {name: None for name, _ in ROUTES.values()}
         self._lock = threading.Lock()
         self.stopping = threading.Event()
-        self.served = threading.Event()  # set after each complete normal/transformed answer
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -153,7 +145,7 @@ class FaultServer:
         return self
 
     def stop(self) -> None:
-        self.stopping.set()  # releases every Hang/Slow at once
+        self.stopping.set()  # releases every Hang at once
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -227,14 +219,11 @@ class FaultServer:
                 if isinstance(fault, Status):
                     self._send(fault.status, fault.body, {"Content-Type": "application/json", **fault.headers})
                     return
-                if isinstance(fault, Slow):
-                    server.stopping.wait(min(fault.seconds, MAX_WAIT_S))
                 status, body, headers = server.normal_answer(self.path, dict(self.headers.items()), host)
                 if isinstance(fault, Transform):
                     body = fault.fn(body)
                     status = fault.status or status
                 self._send(status, body, headers)
-                server.served.set()
 
             def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
                 try:
