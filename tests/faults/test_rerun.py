@@ -30,9 +30,9 @@ def contents(db) -> dict[str, list[tuple]]:
 
 
 LOADS = {
-    "etf-coinglass-partition": lambda db, srv: run_etf(db, srv, source="auto", partition="2026-02-05", check=True),
+    "etf-coinglass-partition": lambda db, srv: run_etf(db, srv, source="auto", partition="2026-02-05"),
     "etf-farside-range": lambda db, srv: run_etf(db, srv, source="farside", tags=range_tags("2026-01-02", "2026-02-06")),
-    "btc-price-range": lambda db, srv: run_btc(db, srv, tags=range_tags("2025-12-01", "2026-02-05"), check=True),
+    "btc-price-range": lambda db, srv: run_btc(db, srv, tags=range_tags("2025-12-01", "2026-02-05")),
 }
 
 
