@@ -91,7 +91,7 @@ def http_date(seconds_from_now: int) -> str:
         ("coinglass", Status(500)),
         ("farside", Status(502)),
         ("binance", Status(503)),
-        ("farside", Hang(4.0)),  # read timeout
+        ("farside", Hang(6.0)),  # read timeout
         ("coinglass", Reset()),
         ("binance", Reset()),
     ],
@@ -211,7 +211,7 @@ def rename_in_records(old: str, new: str):
 FAILING = {
     "coinglass-503-persistent": Failing("coinglass", always("coinglass", Status(503)), r"gave up after 3 attempts: HTTP 503", 3, 0),
     "farside-429-persistent": Failing("farside", always("farside", RetryAfter(2)), r"gave up after 3 attempts: HTTP 429", 3, 0),
-    "coinglass-hung": Failing("coinglass", always("coinglass", Hang(4.0)), r"gave up after 3 attempts: ReadTimeout", 3, 0),
+    "coinglass-hung": Failing("coinglass", always("coinglass", Hang(6.0)), r"gave up after 3 attempts: ReadTimeout", 3, 0),
     "binance-reset": Failing("binance", always("binance", Reset()),
                              r"gave up after 3 attempts: (ReadError|RemoteProtocolError)", 3, 0),
     "coinglass-truncated-json": Failing("coinglass", once("coinglass", truncated()), r"response is not valid JSON", 1, 1),
