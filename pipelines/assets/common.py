@@ -12,7 +12,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from pipelines.landing import archive_payload, replace_window, utcnow
-from pipelines.sources.http import HttpClient, SourceError
+from pipelines.sources.http import HttpClient, SourceError, redact
 
 # Columns every raw record table carries after its own (see pipelines/landing.py).
 RAW_RECORD_COLUMNS = """source        varchar not null,    -- coinglass | farside | binance | ...
@@ -80,7 +80,8 @@ def land_records(
 
     ``fetch`` returns (frame, source, endpoint, extra) where frame has the entity's columns plus
     ``payload``. Bodies are archived as they arrive (before parsing), so a malformed payload is
-    kept for inspection while the error propagates and the previous rows stay in place.
+    kept for inspection while the error propagates and the previous rows stay in place. Secrets the
+    client knows (API keys) are masked in archived bodies, as in its logs and errors.
     """
     run_id = context.run.run_id
     payload_ids: dict[str, str] = {}
@@ -90,7 +91,7 @@ def land_records(
             con,
             source=source,
             endpoint=endpoint,
-            body=response.text,
+            body=redact(response.text, http.secrets),  # a body may echo the key back: never store it
             request_params=params,
             window=window,
             run_id=run_id,

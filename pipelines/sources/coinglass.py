@@ -29,6 +29,7 @@ from pipelines.sources.http import (
     SourceParseError,
     declare_rate_limit,
     decode_json,
+    redact_error,
 )
 from pipelines.sources.replay import json_response, not_found, replay_handler
 
@@ -71,7 +72,13 @@ class CoinGlassClient:
             )
         if response.status_code >= 400:
             raise SourceHTTPError(SOURCE, path, f"HTTP {response.status_code}", status=response.status_code)
-        return unwrap_envelope(path, decode_json(SOURCE, path, response))
+        try:
+            return unwrap_envelope(path, decode_json(SOURCE, path, response))
+        except SourceError as exc:  # the body may echo the key back (e.g. in ``msg``): never show it
+            clean = redact_error(exc, self.http.secrets)
+            if clean is exc:
+                raise
+            raise clean from None
 
     def etf_flow_history(self) -> list[dict[str, Any]]:
         data = self.get_data(ETF_FLOW_HISTORY)

@@ -76,6 +76,20 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def redact_error(exc: SourceError, secrets: Iterable[str]) -> SourceError:
+    """``exc`` itself when it shows no secret, else a copy of it (same class) with every secret masked in
+    its problem and value: for errors built from a response body that echoes the key back."""
+    secrets = [s for s in secrets if s]
+    if redact(str(exc), secrets) == str(exc):
+        return exc
+    value = exc.value
+    if value is not None:
+        value = redact(value if isinstance(value, str) else repr(value), secrets)
+    return type(exc)(
+        exc.source, exc.endpoint, redact(exc.problem, secrets), field=exc.field, value=value, status=exc.status
+    )
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 5
