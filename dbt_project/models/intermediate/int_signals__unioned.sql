@@ -3,9 +3,15 @@
 with
 
 etf_net_flow as (select * from {{ ref('int_signal__etf_net_flow') }}),
+risk_reversal_25d as (select * from {{ ref('int_signal__risk_reversal_25d') }}),
+iv_term_structure as (select * from {{ ref('int_signal__iv_term_structure') }}),
 
 unioned as (
     select * from etf_net_flow
+    union all by name
+    select * from risk_reversal_25d
+    union all by name
+    select * from iv_term_structure
 ),
 
 final as (
