@@ -101,9 +101,14 @@ class DeribitClient:
         response = self.http.get(SOURCE, BASE_URL + method, params=params, endpoint=method)
         if response.status_code >= 500:
             raise SourceHTTPError(SOURCE, method, f"HTTP {response.status_code}", status=response.status_code)
-        body = decode_json(SOURCE, method, response) if response.content.strip() or response.status_code < 400 else None
-        if body is None:
-            raise SourceHTTPError(SOURCE, method, f"HTTP {response.status_code}", status=response.status_code)
+        if response.status_code >= 400:
+            try:  # Deribit answers a rejected call with a JSON-RPC error object; anything else is plain HTTP
+                body = response.json()
+            except ValueError:
+                raise SourceHTTPError(SOURCE, method, f"HTTP {response.status_code}: {response.text[:120]!r}",
+                                      status=response.status_code) from None
+        else:
+            body = decode_json(SOURCE, method, response)
         return unwrap(method, body, response.status_code), body
 
     def instruments(self) -> list[dict[str, Any]]:
