@@ -103,7 +103,7 @@ def snapshot_days(window: tuple[date, date], mode: str, replay_dir, now: datetim
         "snapshotted by this run")
 
 
-def _snapshot(client: deribit.DeribitClient, day: date, delta_source: str, log) -> tuple[pl.DataFrame, str]:
+def _snapshot(client: deribit.DeribitClient, day: date, delta_source: str) -> tuple[pl.DataFrame, str]:
     instruments = deribit.parse_instruments(client.instruments())
     records, snapshot_at = client.book_summary()
     index_price = client.index_price()
@@ -151,9 +151,9 @@ def raw_deribit_option_chain(
                 bodies.clear()
                 if settings.mode == "replay":
                     with replay_clock(datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)):
-                        frame, endpoint = _snapshot(client, day, config.delta_source, context.log)
+                        frame, endpoint = _snapshot(client, day, config.delta_source)
                 else:
-                    frame, endpoint = _snapshot(client, day, config.delta_source, context.log)
+                    frame, endpoint = _snapshot(client, day, config.delta_source)
                 frames.append(frame.with_columns(payload_id=pl.lit(bodies.get(endpoint, ""))))
         finally:
             http.on_response = None

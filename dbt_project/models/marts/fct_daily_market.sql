@@ -3,6 +3,8 @@ with
 
 calendar as (select * from {{ ref('int_calendar__days') }}),
 etf as (select * from {{ ref('int_etf_flows__daily') }}),
+options as (select * from {{ ref('int_options__daily') }}),
+dvol as (select * from {{ ref('stg_deribit__dvol') }}),
 
 final as (
     select
@@ -10,9 +12,18 @@ final as (
         e.net_flow_usd          as etf_net_flow_usd,
         e.net_flow_5d_usd       as etf_net_flow_5d_usd,
         e.net_flow_mtd_usd      as etf_net_flow_mtd_usd,
-        e.source                as etf_source
+        e.source                as etf_source,
+        o.rr_25d_7d_vol_pts     as rr_25d_7d_vol_pts,
+        o.rr_25d_30d_vol_pts    as rr_25d_30d_vol_pts,
+        o.atm_iv_7d_pct         as atm_iv_7d_pct,
+        o.atm_iv_30d_pct        as atm_iv_30d_pct,
+        o.atm_iv_90d_pct        as atm_iv_90d_pct,
+        o.term_slope_vol_pts    as iv_term_slope_vol_pts,
+        v.dvol_close_pct        as dvol_close_pct
     from calendar as c
     left join etf as e on e.flow_date = c.as_of_date
+    left join options as o on o.snapshot_date = c.as_of_date
+    left join dvol as v on v.dvol_date = c.as_of_date
 )
 
 select * from final
