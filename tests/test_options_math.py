@@ -136,3 +136,45 @@ def test_empty_snapshot_reads_null_with_reason():
     readings = snapshot_readings(SNAP, [])
     assert [r.tenor_days for r in readings] == [7, 30, 90]
     assert all(r.rr_25d_vol_pts is None and r.null_reason == "snapshot has no usable quotes" for r in readings)
+
+
+def test_dbt_python_model_reads_null_with_reason_for_an_unbracketed_snapshot():
+    """int_options__constant_maturity on a chain whose only expiries are 1.5 and 9 days away: the 1.5-day
+    one is excluded, so neither 7d nor 30d nor 90d can be interpolated and every tenor says why."""
+    import importlib.util
+    from pathlib import Path
+
+    import duckdb
+
+    path = Path(__file__).resolve().parent.parent / "dbt_project" / "models" / "intermediate" / "int_options__constant_maturity.py"
+    spec = importlib.util.spec_from_file_location("int_options__constant_maturity", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    con = duckdb.connect()
+    con.execute("""create table chain as select * from (values
+        (date '2026-02-05', timestamptz '2026-02-06 00:00:00+00', timestamptz '2026-02-07 12:00:00+00', 60000.0, 'call', 55.0, 0.40, 62000.0),
+        (date '2026-02-05', timestamptz '2026-02-06 00:00:00+00', timestamptz '2026-02-07 12:00:00+00', 64000.0, 'call', 53.0, 0.10, 62000.0),
+        (date '2026-02-05', timestamptz '2026-02-06 00:00:00+00', timestamptz '2026-02-07 12:00:00+00', 60000.0, 'put', 55.0, -0.60, 62000.0),
+        (date '2026-02-05', timestamptz '2026-02-06 00:00:00+00', timestamptz '2026-02-07 12:00:00+00', 58000.0, 'put', 58.0, -0.15, 62000.0),
+        (date '2026-02-05', timestamptz '2026-02-06 00:00:00+00', timestamptz '2026-02-15 08:00:00+00', 60000.0, 'call', 52.0, 0.45, 62000.0),
+        (date '2026-02-05', timestamptz '2026-02-06 00:00:00+00', timestamptz '2026-02-15 08:00:00+00', 66000.0, 'call', 50.0, 0.15, 62000.0),
+        (date '2026-02-05', timestamptz '2026-02-06 00:00:00+00', timestamptz '2026-02-15 08:00:00+00', 60000.0, 'put', 52.0, -0.55, 62000.0),
+        (date '2026-02-05', timestamptz '2026-02-06 00:00:00+00', timestamptz '2026-02-15 08:00:00+00', 56000.0, 'put', 57.0, -0.18, 62000.0)
+        ) as t(snapshot_date, snapshot_at, expiry_at, strike_usd, option_type, mark_iv_pct, delta, forward_usd)""")
+
+    class FakeDbt:
+        def config(self, **kwargs):
+            pass
+
+        def ref(self, name):
+            assert name == "stg_deribit__option_chain"
+            return con.sql("select * from chain")
+
+    out = module.model(FakeDbt(), con)
+    assert out["tenor_days"].to_list() == [7, 30, 90]
+    assert out["rr_25d_vol_pts"].null_count() == 3 and out["atm_iv_pct"].null_count() == 3
+    reasons = out["null_reason"].to_list()
+    assert "no usable expiry at or before 7d (nearest 9.3d)" in reasons[0]
+    assert "1 expiries under 2 days excluded" in reasons[0]
+    assert "no usable expiry at or after 30d (furthest 9.3d)" in reasons[1]
+    assert out["expiries_used"].to_list() == [1, 1, 1]
