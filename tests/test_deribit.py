@@ -291,3 +291,33 @@ def test_replay_ticker_delta_matches_the_model_delta():
 def test_http_error_without_json_rpc_body():
     with pytest.raises(SourceHTTPError, match="HTTP 404"):
         mock_client(lambda req: httpx.Response(404, text="<html>Not Found</html>")).instruments()
+
+
+def test_dvol_pagination_that_does_not_move_back_is_an_error():
+    def handler(req):
+        end = int(req.url.params["end_timestamp"])
+        ts = (end // 86_400_000) * 86_400_000
+        return httpx.Response(200, json=envelope({"data": [[ts, 50.0, 51.0, 49.0, 50.5]], "continuation": end + 5}))
+
+    with pytest.raises(SourceParseError) as exc:
+        mock_client(handler).dvol_history(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
+    assert exc.value.field == "continuation"
+
+
+def test_dvol_pagination_stops_at_the_window_start():
+    pages = []
+
+    def handler(req):
+        end = int(req.url.params["end_timestamp"])
+        day = (end // 86_400_000) * 86_400_000
+        pages.append(end)
+        # two candles per page, continuation one ms before the older one
+        return httpx.Response(200, json=envelope({"data": [[day - 86_400_000, 1, 2, 0.5, 1.5], [day, 1, 2, 0.5, 1.5]],
+                                                  "continuation": day - 86_400_000 - 1}))
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    candles = deribit.DeribitClient(HttpClient(transport=httpx.MockTransport(handler))).dvol_history(
+        start, datetime(2026, 1, 6, 23, 59, tzinfo=UTC))
+    days = [datetime.fromtimestamp(c[0] / 1000, tz=UTC).date() for c in candles]
+    assert days[0] <= date(2026, 1, 1) and days[-1] == date(2026, 1, 6)
+    assert len(pages) == 3 and days == sorted(set(days))
