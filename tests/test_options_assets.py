@@ -49,6 +49,14 @@ def test_chain_snapshot_lands_one_snapshot_per_day_at_the_close(tmp_path):
     assert snap == [(date(2026, 2, 5), datetime(2026, 2, 6, tzinfo=UTC))]
     assert bad == 0
     assert bodies == {"/public/get_instruments": 1, "/public/get_book_summary_by_currency": 1, "/public/get_index_price": 1}
+    # a live backfill of that (past) day can take no snapshot: it must not delete the one taken before
+    live = {**resources, "sources": SourcesResource(mode="live")}
+    result = materialize([options.raw_deribit_option_chain], partition_key="2026-02-05", resources=live)
+    meta = result.asset_materializations_for_node("raw__deribit_option_chain")[0].metadata
+    assert meta["snapshots"].value == 0 and meta["no_snapshot_reason"].value.startswith("live:")
+    with duckdb.connect(str(db), read_only=True) as con:
+        kept = con.execute("select count(*) from raw.deribit_option_chain where snapshot_date = '2026-02-05'").fetchone()[0]
+    assert kept > 200
     # a day before the replay dataset's first snapshot: no rows, and the metadata says why
     result = materialize([options.raw_deribit_option_chain], partition_key="2024-03-01", resources=resources)
     meta = result.asset_materializations_for_node("raw__deribit_option_chain")[0].metadata

@@ -136,6 +136,8 @@ def raw_deribit_option_chain(
     window = partition_window(context)
     settings = sources.settings()
     days, why = snapshot_days(window, settings.mode, settings.replay_dir, datetime.now(tz=UTC))
+    # contiguous by construction (live: at most one day; replay: the window within the dataset's days)
+    assert all((b - a).days == 1 for a, b in zip(days, days[1:])), days
     run_id = context.run.run_id
     frames: list[pl.DataFrame] = []
     with sources.http() as http, duckdb.get_connection() as con:
@@ -168,8 +170,13 @@ def raw_deribit_option_chain(
             ingested_at=pl.lit(utcnow()),
             run_id=pl.lit(run_id),
         )
-        inserted = replace_window(con, table=CHAIN_TABLE, date_column="snapshot_date", frame=frame, window=window,
-                                  ddl=CHAIN_DDL)
+        # Only the days snapshotted by this run are replaced: a day that could not be snapshotted now
+        # (a live backfill of the past) keeps whatever snapshot an earlier run took of it.
+        con.execute(CHAIN_DDL)
+        inserted = 0
+        if days:
+            inserted = replace_window(con, table=CHAIN_TABLE, date_column="snapshot_date", frame=frame,
+                                      window=(days[0], days[-1] + timedelta(days=1)), ddl=CHAIN_DDL)
     all_days = [window[0] + timedelta(days=i) for i in range((window[1] - window[0]).days)]
     missing = [d for d in all_days if d not in set(days)]
     context.log.info(f"raw.{CHAIN_TABLE}: {len(days)} snapshots, {inserted} rows; {len(missing)} days without ({why})")
