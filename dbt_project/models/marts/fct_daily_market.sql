@@ -3,12 +3,15 @@ with
 
 calendar as (select * from {{ ref('int_calendar__days') }}),
 etf as (select * from {{ ref('int_etf_flows__daily') }}),
+price as (select * from {{ ref('int_btc_price__daily') }}),
 options as (select * from {{ ref('int_options__daily') }}),
 dvol as (select * from {{ ref('stg_deribit__dvol') }}),
 
 final as (
     select
         c.as_of_date,
+        p.close_usd             as btc_close_usd,
+        p.return_1d             as btc_return_1d,
         e.net_flow_usd          as etf_net_flow_usd,
         e.net_flow_5d_usd       as etf_net_flow_5d_usd,
         e.net_flow_mtd_usd      as etf_net_flow_mtd_usd,
@@ -22,6 +25,7 @@ final as (
         v.dvol_close_pct        as dvol_close_pct
     from calendar as c
     left join etf as e on e.flow_date = c.as_of_date
+    left join price as p on p.price_date = c.as_of_date
     left join options as o on o.snapshot_date = c.as_of_date
     left join dvol as v on v.dvol_date = c.as_of_date
 )
