@@ -173,3 +173,24 @@ def test_calm_days_read_normal_and_skew_recovers(dashboard):
     assert ((ts["reading"] < 0) == (ts["status"] == "bull_confirmation")).all()
     rr = dashboard[(dashboard["indicator"] == "risk_reversal_25d") & (dashboard["status"] == "bull_confirmation")]
     assert len(rr) > 0 and (rr["reading"] >= -1).all()
+
+
+def test_dvol_answer_missing_loaded_days_is_refused(tmp_path):
+    db = tmp_path / "w.duckdb"
+    good = _replay_copy(tmp_path / "good")
+    short = _replay_copy(tmp_path / "short")
+    path = short / "deribit" / "dvol_btc_1d.json"
+    ts = int(datetime(2026, 2, 5, tzinfo=UTC).timestamp() * 1000)
+    path.write_text(json.dumps([c for c in json.loads(path.read_text()) if c[0] != ts]))
+
+    def run(replay_dir: Path):
+        return materialize(
+            [options.raw_deribit_dvol], partition_key="2026-02-05", raise_on_error=False,
+            resources={"duckdb": DuckDBResource(database=str(db)),
+                       "sources": SourcesResource(mode="replay", replay_dir=str(replay_dir))},
+        )
+
+    assert run(good).success
+    assert not run(short).success
+    with DuckDBResource(database=str(db)).get_connection() as con:
+        assert con.execute("select dvol_date, close from raw.deribit_dvol").fetchall() == [(date(2026, 2, 5), 82.62)]

@@ -33,7 +33,7 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from pipelines.assets.common import RAW_RECORD_COLUMNS, partition_window
+from pipelines.assets.common import RAW_RECORD_COLUMNS, _refuse_shrinking, partition_window
 from pipelines.landing import archive_payload, replace_window, utcnow
 from pipelines.options_math import MIN_EXPIRY_DAYS
 from pipelines.partitions import daily_partitions
@@ -310,6 +310,8 @@ def raw_deribit_dvol(context: AssetExecutionContext, duckdb: DuckDBResource, sou
             ingested_at=pl.lit(utcnow()),
             run_id=pl.lit(run_id),
         )
+        # an answer lacking days already loaded (truncated, an outage) is refused whole; good data stays
+        _refuse_shrinking(con, DVOL_TABLE, "dvol_date", window, frame, deribit.SOURCE, deribit.GET_VOLATILITY_INDEX)
         inserted = replace_window(con, table=DVOL_TABLE, date_column="dvol_date", frame=frame, window=window, ddl=DVOL_DDL)
     expected = (window[1] - window[0]).days
     missing = sorted(set(window[0] + timedelta(days=i) for i in range(expected)) - set(frame["dvol_date"].to_list()))
