@@ -194,3 +194,29 @@ def test_dvol_answer_missing_loaded_days_is_refused(tmp_path):
     assert not run(short).success
     with DuckDBResource(database=str(db)).get_connection() as con:
         assert con.execute("select dvol_date, close from raw.deribit_dvol").fetchall() == [(date(2026, 2, 5), 82.62)]
+
+
+def test_options_assets_in_the_code_location():
+    from dagster import AssetKey
+
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for table in ("deribit_option_chain", "deribit_dvol"):
+        node = graph.get(AssetKey(["raw", table]))
+        assert node.partitions_def is not None and node.backfill_policy.max_partitions_per_run is None
+        check = next(k for k in graph.asset_check_keys if k.asset_key == AssetKey(["raw", table]) and k.name.endswith("_gx"))
+        assert graph.get_check_spec(check).blocking
+    stg = graph.get(AssetKey(["staging", "stg_deribit__option_chain"]))
+    assert AssetKey(["raw", "deribit_option_chain"]) in stg.parent_keys
+    assert defs.resolve_job_def("options_job") is not None
+    # the daily schedule runs shortly after the day's close and targets that day: the one a live run can snapshot
+    from dagster import DagsterInstance, build_schedule_context
+
+    sched = defs.resolve_schedule_def("options_daily")
+    tick = datetime(2026, 2, 6, 0, 15, tzinfo=UTC)
+    with DagsterInstance.ephemeral() as instance:
+        requests = sched.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=tick)).run_requests
+    assert [r.partition_key for r in requests] == ["2026-02-05"]
+    days, _ = options.snapshot_days((date(2026, 2, 5), date(2026, 2, 6)), "live", REPLAY_DATA_DIR, tick)
+    assert days == [date(2026, 2, 5)]
