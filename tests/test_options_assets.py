@@ -220,3 +220,14 @@ def test_options_assets_in_the_code_location():
     assert [r.partition_key for r in requests] == ["2026-02-05"]
     days, _ = options.snapshot_days((date(2026, 2, 5), date(2026, 2, 6)), "live", REPLAY_DATA_DIR, tick)
     assert days == [date(2026, 2, 5)]
+
+
+def test_replay_dvol_rerun_archives_nothing_new(tmp_path):
+    db = tmp_path / "w.duckdb"
+    resources = {"duckdb": DuckDBResource(database=str(db)),
+                 "sources": SourcesResource(mode="replay", replay_dir=str(REPLAY_DATA_DIR))}
+    for _ in range(2):
+        assert materialize([options.raw_deribit_dvol], partition_key="2026-02-05", resources=resources).success
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from raw.landing_payloads").fetchone()[0] == 1
+        assert con.execute("select count(*) from raw.deribit_dvol").fetchone()[0] == 1

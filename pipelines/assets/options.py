@@ -292,7 +292,12 @@ def raw_deribit_dvol(context: AssetExecutionContext, duckdb: DuckDBResource, sou
 
         http.on_response = archive
         try:
-            candles = deribit.DeribitClient(http).dvol_history(start, end)
+            if settings.mode == "replay":
+                # replay answers as of the window's end (deterministic bodies: a re-run archives nothing new)
+                with replay_clock(datetime(window[1].year, window[1].month, window[1].day, tzinfo=UTC)):
+                    candles = deribit.DeribitClient(http).dvol_history(start, end)
+            else:
+                candles = deribit.DeribitClient(http).dvol_history(start, end)
         finally:
             http.on_response = None
         today = datetime.now(tz=UTC).date()
