@@ -6,6 +6,8 @@ etf_net_flow as (select * from {{ ref('int_signal__etf_net_flow') }}),
 hash_price as (select * from {{ ref('int_signal__hash_price') }}),
 macro_risk_appetite as (select * from {{ ref('int_signal__macro_risk_appetite') }}),
 price_vs_key_levels as (select * from {{ ref('int_signal__price_vs_key_levels') }}),
+risk_reversal_25d as (select * from {{ ref('int_signal__risk_reversal_25d') }}),
+iv_term_structure as (select * from {{ ref('int_signal__iv_term_structure') }}),
 
 unioned as (
     select * from etf_net_flow
@@ -15,6 +17,10 @@ unioned as (
     select * from macro_risk_appetite
     union all by name
     select * from price_vs_key_levels
+    union all by name
+    select * from risk_reversal_25d
+    union all by name
+    select * from iv_term_structure
 ),
 
 final as (

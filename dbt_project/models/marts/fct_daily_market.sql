@@ -5,6 +5,8 @@ calendar as (select * from {{ ref('int_calendar__days') }}),
 etf as (select * from {{ ref('int_etf_flows__daily') }}),
 price as (select * from {{ ref('int_btc_price__daily') }}),
 mining as (select * from {{ ref('int_mining__daily') }}),
+options as (select * from {{ ref('int_options__daily') }}),
+dvol as (select * from {{ ref('stg_deribit__dvol') }}),
 
 final as (
     select
@@ -22,11 +24,20 @@ final as (
         m.difficulty,
         m.last_difficulty_change_pct,
         m.next_difficulty_change_pct,
-        m.has_fee_data           as mining_has_fee_data
+        m.has_fee_data           as mining_has_fee_data,
+        o.rr_25d_7d_vol_pts     as rr_25d_7d_vol_pts,
+        o.rr_25d_30d_vol_pts    as rr_25d_30d_vol_pts,
+        o.atm_iv_7d_pct         as atm_iv_7d_pct,
+        o.atm_iv_30d_pct        as atm_iv_30d_pct,
+        o.atm_iv_90d_pct        as atm_iv_90d_pct,
+        o.term_slope_vol_pts    as iv_term_slope_vol_pts,
+        v.dvol_close_pct        as dvol_close_pct
     from calendar as c
     left join etf as e on e.flow_date = c.as_of_date
     left join price as p on p.price_date = c.as_of_date
     left join mining as m on m.hashrate_date = c.as_of_date
+    left join options as o on o.snapshot_date = c.as_of_date
+    left join dvol as v on v.dvol_date = c.as_of_date
 )
 
 select * from final

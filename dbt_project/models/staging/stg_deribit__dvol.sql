@@ -1,0 +1,25 @@
+-- Deribit BTC volatility index (DVOL, 30-day implied vol in %), one row per UTC day; latest revision.
+with
+
+source as (
+    select * from {{ source('raw', 'deribit_dvol') }}
+),
+
+latest as (
+    select *
+    from source
+    qualify row_number() over (partition by dvol_date order by ingested_at desc) = 1
+),
+
+final as (
+    select
+        cast(dvol_date as date)     as dvol_date,
+        cast(open as double)        as dvol_open_pct,
+        cast(high as double)        as dvol_high_pct,
+        cast(low as double)         as dvol_low_pct,
+        cast(close as double)       as dvol_close_pct,
+        ingested_at                 as ingested_at
+    from latest
+)
+
+select * from final
