@@ -3,16 +3,20 @@ with
 
 calendar as (select * from {{ ref('int_calendar__days') }}),
 etf as (select * from {{ ref('int_etf_flows__daily') }}),
+price as (select * from {{ ref('int_btc_price__daily') }}),
 
 final as (
     select
         c.as_of_date,
+        p.close_usd             as btc_close_usd,
+        p.return_1d             as btc_return_1d,
         e.net_flow_usd          as etf_net_flow_usd,
         e.net_flow_5d_usd       as etf_net_flow_5d_usd,
         e.net_flow_mtd_usd      as etf_net_flow_mtd_usd,
         e.source                as etf_source
     from calendar as c
     left join etf as e on e.flow_date = c.as_of_date
+    left join price as p on p.price_date = c.as_of_date
 )
 
 select * from final
