@@ -202,7 +202,7 @@ def _replay(request: httpx.Request, replay_dir: Path) -> httpx.Response:
         return _bad(-1130, "Data sent for parameter 'limit' is not valid.")
     if start is not None and end is not None and start > end:
         return _bad(-1130, "Data sent for parameter 'startTime' is not valid.")
-    rows = json.loads((replay_dir / "binance" / REPLAY_FILES[path]).read_text())
+    rows = json.loads((replay_dir / "binance_futures" / REPLAY_FILES[path]).read_text())
     if end is None and start is None:
         end = int(replay_now().timestamp() * 1000)
     rows = [r for r in rows if (start is None or r[key] >= start) and (end is None or r[key] <= end)]

@@ -3,9 +3,18 @@
 with
 
 etf_net_flow as (select * from {{ ref('int_signal__etf_net_flow') }}),
+funding_rate as (select * from {{ ref('int_signal__funding_rate') }}),
+open_interest as (select * from {{ ref('int_signal__open_interest') }}),
+liquidations as (select * from {{ ref('int_signal__liquidations') }}),
 
 unioned as (
     select * from etf_net_flow
+    union all
+    select * from funding_rate
+    union all
+    select * from open_interest
+    union all
+    select * from liquidations
 ),
 
 final as (
