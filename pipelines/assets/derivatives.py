@@ -292,7 +292,7 @@ def _gaps_sql(table: str, date_column: str) -> str:
 
 def _table_exists(con, table: str) -> bool:
     return bool(con.execute("select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?",
-                            [table]).fetchone()[0])
+                            [table]).fetchall()[0][0])
 
 
 def _gap_batch(con, table: str, date_column: str):
@@ -414,7 +414,7 @@ def _cross_source(con, kind: str) -> tuple[pl.DataFrame, float, str]:
             select fb.d as day, cg.coinglass_pct as coinglass, fb.fallback_pct as fallback,
                    abs(cg.coinglass_pct - fb.fallback_pct) as abs_diff
             from fb join cg on cg.d = fb.d order by day"""
-        return pl.from_arrow(con.sql(sql).arrow()), FUNDING_TOLERANCE_PCT_PTS, "pct pts per 8h"
+        return con.sql(sql).pl(), FUNDING_TOLERANCE_PCT_PTS, "pct pts per 8h"
     sql = f"""
         with oi as ({_latest(OI_TABLE, 'oi_date, source, venue')}),
         px as (select oi_date as d, oi_close_usd / oi_close_btc as usd_per_btc from oi where source = 'binance'),
@@ -428,7 +428,7 @@ def _cross_source(con, kind: str) -> tuple[pl.DataFrame, float, str]:
             select b.d as day, 100 * (b.cg_usd / p.cg_usd - 1) as coinglass, 100 * (b.fb_usd / p.fb_usd - 1) as fallback
             from both_ as b join both_ as p on p.d = b.d - interval 7 day)
         select *, abs(coinglass - fallback) as abs_diff from changes order by day"""
-    return pl.from_arrow(con.sql(sql).arrow()), OI_7D_CHANGE_TOLERANCE_PCT_PTS, "pct pts of 7-day OI change"
+    return con.sql(sql).pl(), OI_7D_CHANGE_TOLERANCE_PCT_PTS, "pct pts of 7-day OI change"
 
 
 def cross_source_result(con, kind: str) -> AssetCheckResult:

@@ -67,7 +67,7 @@ final as (
                 || coalesce(printf('%.1f', long_multiple_of_median) || 'x', 'n/a') || ' < '
                 || printf('%.0f', cascade_long_multiple) || 'x the ' || cast(median_window_days as integer) || '-day median'
         end                                                     as rule,
-        'coinglass'                                             as source,
+        source,
         liquidation_date                                        as source_as_of,
         liquidation_date is null
             or datediff('day', liquidation_date, as_of_date) > (select max_lag_days from freshness)
