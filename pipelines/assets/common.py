@@ -12,7 +12,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from pipelines.landing import archive_payload, replace_window, utcnow
-from pipelines.sources.http import HttpClient
+from pipelines.sources.http import HttpClient, SourceError
 
 # Columns every raw record table carries after its own (see pipelines/landing.py).
 RAW_RECORD_COLUMNS = """source        varchar not null,    -- coinglass | farside | binance | ...
@@ -29,6 +29,40 @@ def partition_window(context: AssetExecutionContext) -> tuple[date, date]:
     """[start, end) of the partitions this run covers: one request window, however many days."""
     tw = context.partition_time_window
     return tw.start.date(), tw.end.date()
+
+
+def _refuse_shrinking(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    date_column: str,
+    window: tuple[date, date],
+    frame: pl.DataFrame,
+    source: str,
+    endpoint: str,
+) -> None:
+    """A response that lacks days already loaded for the window is partial (truncated, not yet
+    published, a source outage): replacing would lose good data, so the load is refused whole."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?", [table]
+    ).fetchone()[0]
+    if not exists:
+        return
+    loaded = {
+        r[0]
+        for r in con.execute(
+            f"select distinct {date_column} from raw.{table} where {date_column} >= ? and {date_column} < ?", list(window)
+        ).fetchall()
+    }
+    missing = sorted(loaded - set(frame[date_column].to_list()))
+    if missing:
+        raise SourceError(
+            source,
+            endpoint,
+            f"the response lacks {len(missing)} day(s) already loaded for {window[0]}..{window[1]}; "
+            "keeping the loaded data (partial or truncated answer?)",
+            field=date_column,
+            value=[str(d) for d in missing[:5]],
+        )
 
 
 def land_records(
@@ -77,6 +111,7 @@ def land_records(
         ingested_at=pl.lit(utcnow()),
         run_id=pl.lit(run_id),
     )
+    _refuse_shrinking(con, table, date_column, window, frame, used, endpoint)
     inserted = replace_window(con, table=table, date_column=date_column, frame=frame, window=window, ddl=ddl)
     context.log.info(f"raw.{table}: replaced {start}..{end} with {inserted} rows from {used}")
     return frame, used, endpoint, extra

@@ -48,6 +48,7 @@ class _TableCollector(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.tables: list[list[list[str]]] = []
+        self.closed: list[bool] = []
         self._depth = 0
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
@@ -56,6 +57,7 @@ class _TableCollector(HTMLParser):
         if tag == "table":
             self._depth += 1
             self.tables.append([])
+            self.closed.append(False)
         elif tag == "tr" and self._depth:
             self._row = []
         elif tag in ("td", "th") and self._row is not None:
@@ -71,6 +73,7 @@ class _TableCollector(HTMLParser):
             self._row = None
         elif tag == "table" and self._depth:
             self._depth -= 1
+            self.closed[len(self.tables) - 1] = True
 
     def handle_data(self, data: str) -> None:
         if self._cell is not None:
@@ -107,10 +110,15 @@ def _parse_day(text: str) -> date | None:
     return None
 
 
-def _find_header(tables: list[list[list[str]]]) -> tuple[list[list[str]], list[str]]:
-    for rows in tables:
+def _find_header(tables: list[list[list[str]]], closed: list[bool]) -> tuple[list[list[str]], list[str]]:
+    for rows, is_closed in zip(tables, closed, strict=True):
         for row in rows[:6]:
             if row and row[-1].strip().lower() == "total" and sum(bool(_TICKER.match(c)) for c in row[1:-1]) >= 2:
+                if not is_closed:
+                    raise SourceParseError(
+                        SOURCE, FLOW_TABLE_PATH, "flow table is truncated (no closing </table>)",
+                        field="table", value=rows[-1] if rows else None,
+                    )
                 return rows, row
     seen = [r for t in tables for r in t[:3]]
     raise SourceParseError(
@@ -126,7 +134,8 @@ def parse_flow_table(html: str) -> pl.DataFrame:
     """One row per (day, issuer) in USD, plus Farside's own ``Total`` column as issuer ``TOTAL``."""
     collector = _TableCollector()
     collector.feed(html)
-    rows, header = _find_header(collector.tables)
+    collector.close()
+    rows, header = _find_header(collector.tables, collector.closed)
     tickers = [c.strip().upper() for c in header[1:-1]]
     bad = [t for t in tickers if not _TICKER.match(t)]
     if bad:
