@@ -156,10 +156,9 @@ def main() -> None:
             oi_rows.append({"time": ms(d), "open": int(round(o)), "high": int(round(h)), "low": int(round(low)), "close": c})
             oi_prov.append((d.isoformat(), "real", "CoinGlass 4h bars of the day aggregated to OHLC"))
         else:
-            c = agg_btc[d] * close[d]
-            o = prev
-            oi_rows.append({"time": ms(d), "open": int(round(o)), "high": int(round(max(o, c))),
-                            "low": int(round(min(o, c))), "close": round(c, 1)})
+            c = int(round(agg_btc[d] * close[d]))
+            o = int(round(prev))
+            oi_rows.append({"time": ms(d), "open": o, "high": max(o, c), "low": min(o, c), "close": c})
             how = ("interpolated in BTC terms between anchors x Yahoo close" if d <= first_binance
                    else "moves with Binance BTCUSDT real OI (BTC) x Yahoo close")
             oi_prov.append((d.isoformat(), "derived", how))

@@ -33,7 +33,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from pipelines.assets.common import RAW_RECORD_COLUMNS, partition_window
-from pipelines.landing import archive_payload, replace_window, utcnow
+from pipelines.landing import archive_payload, utcnow
 from pipelines.partitions import daily_partitions
 from pipelines.quality import run_suite
 from pipelines.resources import SourcesResource
@@ -177,11 +177,53 @@ def fetch_sources(planned: list[str], fetchers: dict[str, tuple[str, Any]], log)
     return frames, notes
 
 
+def replace_sources(con, *, table: str, ddl: str, date_column: str, window: tuple[date, date],
+                    frame: pl.DataFrame, key_column: str | None = None) -> int:
+    """In one transaction: delete the window's rows *of the sources in ``frame``* and insert ``frame``.
+
+    Rows of a source that was not fetched this time (e.g. CoinGlass failed, the exchanges landed)
+    stay. A source whose answer lacks a (venue, key) already loaded for the window (key: the record's
+    instant, default its day) is refused whole: a partial answer must not replace good data.
+    """
+    key = key_column or date_column
+    start, end = window
+    outside = frame.filter((pl.col(date_column) < start) | (pl.col(date_column) >= end))
+    if outside.height:
+        raise ValueError(f"{outside.height} rows of raw.{table} fall outside the window {start}..{end}")
+    con.execute(ddl)
+    fetched = sorted(set(frame["source"].to_list()))
+    got = set(frame.select("source", "venue", key).iter_rows())
+    loaded = con.execute(
+        f"select distinct source, venue, {key} from raw.{table} "
+        f"where {date_column} >= ? and {date_column} < ? and list_contains(?, source)",
+        [start, end, fetched],
+    ).fetchall()
+    missing = sorted(set(loaded) - got, key=lambda r: (r[0], r[1], r[2]))
+    if missing:
+        src, venue, _ = missing[0]
+        raise SourceError(src, "-", f"the answer lacks {len(missing)} (venue, {key}) already loaded for {start}..{end}; "
+                          "keeping the loaded data (partial or truncated answer?)", field=date_column,
+                          value=[f"{v} {d}" for _, v, d in missing[:5]])
+    con.execute("begin transaction")
+    try:
+        con.execute(f"delete from raw.{table} where {date_column} >= ? and {date_column} < ? and list_contains(?, source)",
+                    [start, end, fetched])
+        con.register("_incoming", frame.to_arrow())
+        cols = ", ".join(frame.columns)
+        con.execute(f"insert into raw.{table} ({cols}) select {cols} from _incoming")
+        con.unregister("_incoming")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return frame.height
+
+
 def land_sources(context: AssetExecutionContext, con, http: HttpClient, *, table: str, ddl: str, date_column: str,
                  window: tuple[date, date], planned: list[str], fetchers: dict[str, tuple[str, Any]]
                  ) -> tuple[pl.DataFrame, list[str]]:
     """Like ``land_records`` for several sources: archive every body before parsing, then replace the
-    window's rows with all sources' records in ONE transaction (whole or nothing)."""
+    window's rows of the fetched sources in ONE transaction (whole or nothing)."""
     run_id = context.run.run_id
     payload_ids: dict[str, str] = {}
 
@@ -203,11 +245,12 @@ def land_sources(context: AssetExecutionContext, con, http: HttpClient, *, table
         )
         for name, f in frames.items()
     ]
-    frame = pl.concat(parts) if parts else pl.DataFrame()
+    frame = pl.concat(parts)
     if frame.height == 0:
         con.execute(ddl)
-        raise SourceError(",".join(frames) or "none", "-", f"no records for {start}..{end}: nothing landed")
-    inserted = replace_window(con, table=table, date_column=date_column, frame=frame, window=window, ddl=ddl)
+        raise SourceError(",".join(sorted(frames)), "-", f"no records for {start}..{end}: nothing landed")
+    inserted = replace_sources(con, table=table, ddl=ddl, date_column=date_column, window=window, frame=frame,
+                               key_column="funding_time" if table == FUNDING_TABLE else None)
     context.log.info(f"raw.{table}: replaced {start}..{end} with {inserted} rows from {sorted(frames)}")
     return frame, notes
 
