@@ -11,7 +11,7 @@ Writes, in each API's exact record shape (the replay servers wrap them in the re
 * pipelines/replay_data/bybit/funding_history_linear_BTCUSDT.json, open_interest_linear_BTCUSDT_1d.json
 * a provenance.csv beside each (file, day, origin real|derived, how) — every derived row is listed there.
 
-What is real and what is derived, and how, is documented in pipelines/replay_data/derivatives.md.
+What is real and what is derived, and how, is documented in pipelines/replay_data/{coinglass,binance_futures,bybit}/README.md.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ with
 calendar as (select * from {{ ref('int_calendar__days') }}),
 etf as (select * from {{ ref('int_etf_flows__daily') }}),
 price as (select * from {{ ref('int_btc_price__daily') }}),
+open_interest as (select * from {{ ref('int_futures_open_interest__daily') }}),
+funding as (select * from {{ ref('int_futures_funding__daily') }}),
+liquidations as (select * from {{ ref('int_futures_liquidations__daily') }}),
 
 final as (
     select
@@ -13,10 +16,19 @@ final as (
         e.net_flow_usd          as etf_net_flow_usd,
         e.net_flow_5d_usd       as etf_net_flow_5d_usd,
         e.net_flow_mtd_usd      as etf_net_flow_mtd_usd,
-        e.source                as etf_source
+        e.source                as etf_source,
+        oi.oi_usd               as futures_oi_usd,
+        oi.oi_change_7d_pct     as futures_oi_change_7d_pct,
+        oi.source               as futures_oi_source,
+        f.funding_pct_8h        as funding_pct_8h,
+        l.long_liquidation_usd  as long_liquidation_usd,
+        l.short_liquidation_usd as short_liquidation_usd
     from calendar as c
     left join etf as e on e.flow_date = c.as_of_date
     left join price as p on p.price_date = c.as_of_date
+    left join open_interest as oi on oi.oi_date = c.as_of_date
+    left join funding as f on f.funding_date = c.as_of_date
+    left join liquidations as l on l.liquidation_date = c.as_of_date
 )
 
 select * from final
