@@ -14,7 +14,7 @@ is one request window over the partitions of the run (paginated where the API ne
 records of all sources are landed in one transaction, replacing the window's rows.
 """
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -105,7 +105,6 @@ class DerivativesConfig(Config):
     )
 
 
-Fetcher = tuple[str, str, Any]  # (source, endpoint, callable returning a frame)
 
 
 def plan_sources(choice: str, has_key: bool, table: str) -> list[str]:
