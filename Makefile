@@ -43,5 +43,9 @@ test: setup
 dev: setup
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
+## Benchmark on the bundled data (prints key=value figures; see README "Performance").
+bench: setup
+	$(BIN)/python scripts/bench.py
+
 clean:
 	rm -rf $(VENV) .uv-bootstrap dbt_project/target dbt_project/logs .dagster_home warehouse/*.duckdb

@@ -17,6 +17,8 @@ from dagster import (
 import pipelines.assets
 from pipelines.assets import dbt as dbt_assets_module
 from pipelines.resources import build_resources
+from pipelines.schedules import build_source_jobs_and_schedules
+from pipelines.sensors import build_sensors
 
 # Every module in pipelines/assets/ except these holds one source's raw assets and their checks.
 NOT_SOURCE_MODULES = {"dbt", "common"}
@@ -42,10 +44,15 @@ transform_job = define_asset_job(
     description="dbt build: seeds, models and tests, up to the signal dashboard.",
 )
 
+source_jobs, source_schedules = build_source_jobs_and_schedules(raw_assets)
+sensors, freshness_checks = build_sensors(raw_assets, [raw_sources_job, *source_jobs], transform_job)
+
 defs = Definitions(
     assets=[*raw_assets, dbt_assets_module.btc_signals_dbt],
-    asset_checks=raw_checks,
-    jobs=[raw_sources_job, transform_job],
+    asset_checks=[*raw_checks, *freshness_checks],
+    jobs=[raw_sources_job, transform_job, *source_jobs],
+    schedules=source_schedules,
+    sensors=sensors,
     resources=build_resources(),
     executor=in_process_executor,
 )

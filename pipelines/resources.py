@@ -28,6 +28,9 @@ class SourcesResource(ConfigurableResource):
 
     mode: str = "replay"
     replay_dir: str = ""
+    # live mode only: send some hosts elsewhere, e.g. {"farside.co.uk": "http://127.0.0.1:8080"}
+    # (a caching proxy, a recorder, or the fault-injection server of the tests).
+    redirects: dict[str, str] = {}
 
     def settings(self) -> Settings:
         env = dict(os.environ)
@@ -41,7 +44,7 @@ class SourcesResource(ConfigurableResource):
         settings = self.settings()
         limiter = RateLimiter(HOST_MIN_INTERVAL_S if settings.mode == "live" else {})
         client = HttpClient(
-            transport=make_transport(settings.mode, Path(settings.replay_dir)),
+            transport=make_transport(settings.mode, Path(settings.replay_dir), dict(self.redirects)),
             rate_limiter=limiter,
             secrets=settings.secrets,
         )

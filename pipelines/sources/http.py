@@ -25,6 +25,9 @@ from typing import Any
 import httpx
 
 log = logging.getLogger(__name__)
+# httpx logs every request URL at INFO; URLs can carry keys (e.g. FRED's api_key), and ours are
+# logged by HttpClient after redaction, so httpx's own request log is kept quiet.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDACTED = "***"

@@ -98,8 +98,30 @@ class ReplayTransport(httpx.BaseTransport):
         return response
 
 
-def make_transport(mode: str, replay_dir: Path) -> httpx.BaseTransport:
+class RedirectTransport(httpx.BaseTransport):
+    """Live transport that sends requests for some hosts to another base URL instead (a local proxy,
+    a recording server, the fault-injection server of the tests). Path, query and headers are kept;
+    the original host travels in ``X-Forwarded-Host``."""
+
+    def __init__(self, redirects: dict[str, str], inner: httpx.BaseTransport | None = None) -> None:
+        self.redirects = {host: httpx.URL(base) for host, base in redirects.items()}
+        self.inner = inner or httpx.HTTPTransport(retries=0)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        target = self.redirects.get(request.url.host)
+        if target is not None:
+            request.headers["X-Forwarded-Host"] = request.url.host
+            request.url = request.url.copy_with(scheme=target.scheme, host=target.host, port=target.port)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def make_transport(mode: str, replay_dir: Path, redirects: dict[str, str] | None = None) -> httpx.BaseTransport:
     if mode == "live":
+        if redirects:
+            return RedirectTransport(redirects)
         return httpx.HTTPTransport(retries=0)
     if mode == "replay":
         return ReplayTransport(replay_dir)

@@ -1,0 +1,33 @@
+"""The code location loads, and its jobs, checks and resources are what users rely on."""
+
+from dagster import AssetKey
+
+from pipelines.definitions import defs
+
+
+def test_definitions_load_with_jobs_and_in_process_executor():
+    assert defs.resolve_job_def("raw_sources_job").executor_def.name == "in_process"
+    assert defs.resolve_job_def("transform_job") is not None
+
+
+def test_raw_assets_are_partitioned_single_run_backfills():
+    graph = defs.resolve_asset_graph()
+    for key in (AssetKey(["raw", "etf_flows"]), AssetKey(["raw", "btc_price_daily"])):
+        node = graph.get(key)
+        assert node.partitions_def is not None
+        assert node.backfill_policy is not None and node.backfill_policy.max_partitions_per_run is None
+
+
+def test_gx_checks_are_blocking_and_dbt_tests_are_asset_checks():
+    graph = defs.resolve_asset_graph()
+    checks = {(k.asset_key.to_user_string(), k.name): graph.get_check_spec(k) for k in graph.asset_check_keys}
+    assert checks[("raw/etf_flows", "raw_etf_flows_gx")].blocking
+    assert checks[("raw/btc_price_daily", "raw_btc_price_daily_gx")].blocking
+    dashboard_checks = {name for asset, name in checks if asset == "marts/signal_dashboard"}
+    assert "accepted_values_signal_dashboard_status__bull_confirmation__neutral__bear_continuation" in dashboard_checks
+    assert "unique_combination_of_columns_signal_dashboard_as_of_date__indicator" in dashboard_checks
+
+
+def test_dbt_models_depend_on_the_raw_assets():
+    graph = defs.resolve_asset_graph()
+    assert AssetKey(["raw", "etf_flows"]) in graph.get(AssetKey(["staging", "stg_farside__etf_flows"])).parent_keys
