@@ -184,3 +184,24 @@ def test_funding_gx_blocks_out_of_range_and_gaps(tmp_path, replay_copy, monkeypa
     gx = checks(result)["raw_futures_funding_gx"]
     assert not gx.passed
     assert "funding_rate_pct" in gx.description and "missing_days" in gx.description
+
+
+def test_derivatives_assets_in_the_code_location():
+    from dagster import AssetKey
+
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for table in (d.OI_TABLE, d.FUNDING_TABLE, d.LIQUIDATION_TABLE):
+        node = graph.get(AssetKey(["raw", table]))
+        assert node.partitions_def is not None and node.backfill_policy.max_partitions_per_run is None
+        assert node.group_name == "derivatives"
+    specs = {(k.asset_key.to_user_string(), k.name): graph.get_check_spec(k) for k in graph.asset_check_keys}
+    assert specs[("raw/futures_funding", "raw_futures_funding_gx")].blocking
+    assert specs[("raw/futures_open_interest", "raw_futures_open_interest_gx")].blocking
+    assert specs[("raw/futures_liquidations", "raw_futures_liquidations_gx")].blocking
+    assert not specs[("raw/futures_funding", "raw_futures_funding_cross_source")].blocking
+    assert not specs[("raw/futures_open_interest", "raw_futures_open_interest_cross_source")].blocking
+    stg = graph.get(AssetKey(["staging", "stg_bybit__futures_open_interest"]))
+    assert AssetKey(["raw", "futures_open_interest"]) in stg.parent_keys
+    assert defs.get_schedule_def("derivatives_daily") is not None
