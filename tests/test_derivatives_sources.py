@@ -310,3 +310,15 @@ def test_bybit_replay_refuses_start_time_without_end_time():
     resp = http.get("bybit", bybit.BASE_URL + bybit.FUNDING_HISTORY,
                     params={"category": "linear", "symbol": "BTCUSDT", "startTime": ms(FEB5)})
     assert resp.json()["retCode"] == 10001
+
+
+def test_replay_answers_are_byte_identical_for_identical_requests():
+    """The landing archive keeps each distinct body once: a re-run must not add payload rows."""
+    bodies = []
+    for _ in range(2):
+        http, _ = replay_http()
+        params = {"category": "linear", "symbol": "BTCUSDT", "intervalTime": "1d", "startTime": ms(FEB5), "endTime": ms(date(2026, 2, 10))}
+        bodies.append(http.get("bybit", bybit.BASE_URL + bybit.OPEN_INTEREST, params=params).content)
+        bodies.append(http.get("binance", binance_futures.BASE_URL + binance_futures.FUNDING_RATE,
+                               params={"symbol": "BTCUSDT", "startTime": ms(FEB5), "limit": 10}).content)
+    assert bodies[0] == bodies[2] and bodies[1] == bodies[3]

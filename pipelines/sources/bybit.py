@@ -162,9 +162,14 @@ def parse_open_interest(records: list[Any]) -> pl.DataFrame:
 REPLAY_FILES = {FUNDING_HISTORY: "funding_history_linear_BTCUSDT.json", OPEN_INTEREST: "open_interest_linear_BTCUSDT_1d.json"}
 
 
+# The envelope's server ``time``: the replay dataset's last instant (2026-03-01 00:00 UTC), so that an
+# identical request gets an identical body (the landing archive stores each distinct body once).
+REPLAY_SERVER_TIME_MS = 1772323200000
+
+
 def _envelope(result: dict[str, Any] | None, code: int = 0, msg: str = "OK") -> httpx.Response:
     return json_response({"retCode": code, "retMsg": msg, "result": result or {}, "retExtInfo": {},
-                          "time": int(replay_now().timestamp() * 1000)})
+                          "time": REPLAY_SERVER_TIME_MS})
 
 
 @replay_handler(HOST)
