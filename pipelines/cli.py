@@ -114,11 +114,13 @@ def show(on: date | None = None, indicator: str | None = None, history: int = 0,
     """Print the dashboard for a day (default: the latest), read-only."""
     import duckdb
 
+    from pipelines.snapshot import path_for_reading
+
     settings = load_settings()
     if not settings.duckdb_path.exists():
         print(f"no warehouse at {settings.duckdb_path}: run `btc-signals run` first", file=sys.stderr)
         return 1
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+    with duckdb.connect(str(path_for_reading(settings.duckdb_path, settings.reader_path)), read_only=True) as con:
         latest = con.execute("select max(as_of_date) from marts.signal_dashboard").fetchone()[0]
         if latest is None:
             print("the dashboard is empty", file=sys.stderr)

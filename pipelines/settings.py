@@ -28,6 +28,11 @@ class Settings:
     fred_api_key: str | None = field(default=None, repr=False)
 
     @property
+    def reader_path(self) -> Path:
+        """The read-only copy published after each dashboard rebuild (see pipelines/snapshot.py)."""
+        return self.duckdb_path.with_name(self.duckdb_path.stem + ".read" + self.duckdb_path.suffix)
+
+    @property
     def secrets(self) -> list[str]:
         """Every secret value in force, for redaction."""
         return [s for s in (self.coinglass_api_key, self.fred_api_key) if s]

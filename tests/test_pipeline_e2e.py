@@ -98,3 +98,14 @@ def test_readers_open_read_only_beside_the_pipeline(replay_warehouse):
         assert a.execute("select count(*) from marts.signal_dashboard").fetchone() == b.execute(
             "select count(*) from marts.signal_dashboard"
         ).fetchone()
+
+
+def test_dashboard_asset_carries_ui_metadata(replay_warehouse):
+    from dagster import AssetKey, DagsterInstance
+
+    event = DagsterInstance.get().get_latest_materialization_event(AssetKey(["marts", "signal_dashboard"]))
+    meta = event.asset_materialization.metadata
+    (rows,), = query(replay_warehouse, "select count(*) from marts.signal_dashboard")
+    assert meta["dagster/row_count"].value == rows
+    assert meta["first_date"].value == "2024-01-11" and meta["last_date"].value == "2026-02-28"
+    assert "| etf_net_flow |" in meta["latest_readings"].value
