@@ -194,3 +194,221 @@ def _replay(request: httpx.Request, replay_dir: Path) -> httpx.Response:
 def _replay_etf_flow_history(request: httpx.Request, replay_dir: Path) -> httpx.Response:
     path = replay_dir / "coinglass" / "etf_bitcoin_flow_history.json"
     return httpx.Response(200, content=path.read_bytes(), headers={"Content-Type": "application/json"})
+
+
+# --------------------------------------------------------------------------------------------
+# Futures: aggregated open interest, aggregated liquidations, OI-weighted funding (BTC, daily).
+#
+# * ``GET /api/futures/open-interest/aggregated-history?symbol=BTC&interval=1d&start_time=&end_time=&limit=``
+#   → ``[{"time": 1733529600000, "open": 61299990828, "high": ..., "low": ..., "close": 61077...}]``,
+#   all exchanges, USD (numbers, or numeric strings in older answers).
+# * ``GET /api/futures/liquidation/aggregated-history?exchange_list=Binance&symbol=BTC&interval=1d&...``
+#   → ``[{"time": ..., "aggregated_long_liquidation_usd": 6083400.1, "aggregated_short_liquidation_usd": ...}]``,
+#   summed over the exchanges in ``exchange_list`` (required by the API), USD.
+# * ``GET /api/futures/funding-rate/oi-weight-history?symbol=BTC&interval=1d&...``
+#   → ``[{"time": ..., "open": "0.009606", "high": ..., "low": ..., "close": ...}]``, open-interest-weighted
+#   across exchanges, **percent** per 8h (0.01 = 0.01 %).
+# ``time`` is the bar's open, ms UTC. ``limit`` is at most 1000 bars per request; longer windows are
+# fetched in consecutive ``start_time``/``end_time`` chunks. The newest bar is still open.
+# --------------------------------------------------------------------------------------------
+FUTURES_OI_HISTORY = "/api/futures/open-interest/aggregated-history"
+FUTURES_LIQUIDATION_HISTORY = "/api/futures/liquidation/aggregated-history"
+FUTURES_FUNDING_HISTORY = "/api/futures/funding-rate/oi-weight-history"
+FUTURES_SYMBOL = "BTC"
+FUTURES_INTERVAL = "1d"
+FUTURES_MAX_LIMIT = 1000
+# Exchanges summed by the liquidation endpoint (its exchange_list parameter is required).
+DEFAULT_LIQUIDATION_EXCHANGES = "Binance"
+DAY_MS = 86_400_000
+
+FUTURES_OI_SCHEMA = {
+    "oi_date": pl.Date,
+    "venue": pl.String,
+    "symbol": pl.String,
+    "oi_open_usd": pl.Float64,
+    "oi_high_usd": pl.Float64,
+    "oi_low_usd": pl.Float64,
+    "oi_close_usd": pl.Float64,
+    "oi_close_btc": pl.Float64,
+    "payload": pl.String,
+}
+FUTURES_FUNDING_SCHEMA = {
+    "funding_date": pl.Date,
+    "funding_time": pl.Datetime("us", "UTC"),
+    "venue": pl.String,
+    "symbol": pl.String,
+    "funding_open_pct": pl.Float64,
+    "funding_high_pct": pl.Float64,
+    "funding_low_pct": pl.Float64,
+    "funding_rate_pct": pl.Float64,  # % per 8h; CoinGlass: the day's close
+    "payload": pl.String,
+}
+FUTURES_LIQUIDATION_SCHEMA = {
+    "liquidation_date": pl.Date,
+    "venue": pl.String,  # the exchange_list the figures are summed over, lower case
+    "symbol": pl.String,
+    "long_liquidation_usd": pl.Float64,
+    "short_liquidation_usd": pl.Float64,
+    "payload": pl.String,
+}
+AGGREGATE_VENUE = "all"
+
+
+def date_to_ms(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
+def day_chunks(start: date, end: date, max_days: int) -> list[tuple[int, int]]:
+    """[start, end) as consecutive (start_ms, end_ms inclusive) windows of at most ``max_days`` days."""
+    chunks: list[tuple[int, int]] = []
+    lo = date_to_ms(start)
+    hi = date_to_ms(end)
+    while lo < hi:
+        top = min(hi, lo + max_days * DAY_MS)
+        chunks.append((lo, top - 1))
+        lo = top
+    return chunks
+
+
+def _futures_history(client: CoinGlassClient, path: str, start: date, end: date, extra: dict[str, Any]) -> list[Any]:
+    records: list[Any] = []
+    for lo, hi in day_chunks(start, end, FUTURES_MAX_LIMIT):
+        params = {"symbol": FUTURES_SYMBOL, "interval": FUTURES_INTERVAL, "start_time": lo, "end_time": hi,
+                  "limit": FUTURES_MAX_LIMIT, **extra}
+        data = client.get_data(path, params)
+        if not isinstance(data, list):
+            raise SourceParseError(SOURCE, path, "expected a list", field="data", value=type(data).__name__)
+        records.extend(data)
+    return records
+
+
+def futures_open_interest_history(client: CoinGlassClient, start: date, end: date) -> list[Any]:
+    """Daily aggregated (all-exchange) BTC open interest OHLC in USD for days in [start, end)."""
+    return _futures_history(client, FUTURES_OI_HISTORY, start, end, {"unit": "usd"})
+
+
+def futures_funding_history(client: CoinGlassClient, start: date, end: date) -> list[Any]:
+    """Daily OI-weighted BTC funding-rate OHLC (% per 8h) for days in [start, end)."""
+    return _futures_history(client, FUTURES_FUNDING_HISTORY, start, end, {})
+
+
+def futures_liquidation_history(
+    client: CoinGlassClient, start: date, end: date, exchanges: str = DEFAULT_LIQUIDATION_EXCHANGES
+) -> list[Any]:
+    """Daily long/short BTC liquidations (USD) summed over ``exchanges`` for days in [start, end)."""
+    return _futures_history(client, FUTURES_LIQUIDATION_HISTORY, start, end, {"exchange_list": exchanges})
+
+
+def _records(endpoint: str, records: list[Any]) -> list[tuple[date, dict[str, Any], str]]:
+    """(day, record, where) per record, checking shape and duplicates."""
+    out: list[tuple[date, dict[str, Any], str]] = []
+    seen: set[date] = set()
+    if not isinstance(records, list):
+        raise SourceParseError(SOURCE, endpoint, "expected a list", field="data", value=type(records).__name__)
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            raise SourceParseError(SOURCE, endpoint, f"record {i} is not an object", field="data[]", value=rec)
+        if "time" not in rec:
+            raise SourceParseError(SOURCE, endpoint, f"record {i}: missing field", field="time", value=None)
+        day = ms_to_date(endpoint, rec["time"], field="time")
+        if day in seen:
+            raise SourceParseError(SOURCE, endpoint, "duplicate day in payload", field="time", value=rec["time"])
+        seen.add(day)
+        out.append((day, rec, f"record for {day}"))
+    return out
+
+
+def _required_number(endpoint: str, rec: dict[str, Any], key: str, where: str) -> float:
+    value = _number_or_null(endpoint, rec, key, where)
+    if value is None:
+        raise SourceParseError(SOURCE, endpoint, f"{where}: null value", field=key, value=None)
+    return value
+
+
+def _payload(rec: dict[str, Any]) -> str:
+    return json.dumps(rec, separators=(",", ":"), sort_keys=True)
+
+
+def parse_futures_open_interest(records: list[Any]) -> pl.DataFrame:
+    """One row per day (venue ``all``): aggregated OI open/high/low/close in USD."""
+    ep = FUTURES_OI_HISTORY
+    rows = []
+    for day, rec, where in _records(ep, records):
+        values = {k: _required_number(ep, rec, k, where) for k in ("open", "high", "low", "close")}
+        rows.append({"oi_date": day, "venue": AGGREGATE_VENUE, "symbol": FUTURES_SYMBOL,
+                     "oi_open_usd": values["open"], "oi_high_usd": values["high"], "oi_low_usd": values["low"],
+                     "oi_close_usd": values["close"], "oi_close_btc": None, "payload": _payload(rec)})
+    return pl.DataFrame(rows, schema=FUTURES_OI_SCHEMA, orient="row") if rows else pl.DataFrame(schema=FUTURES_OI_SCHEMA)
+
+
+def parse_futures_funding(records: list[Any]) -> pl.DataFrame:
+    """One row per day (venue ``all``): OI-weighted funding OHLC in % per 8h; ``funding_rate_pct`` = close."""
+    ep = FUTURES_FUNDING_HISTORY
+    rows = []
+    for day, rec, where in _records(ep, records):
+        values = {k: _required_number(ep, rec, k, where) for k in ("open", "high", "low", "close")}
+        rows.append({"funding_date": day, "funding_time": datetime(day.year, day.month, day.day, tzinfo=UTC),
+                     "venue": AGGREGATE_VENUE, "symbol": FUTURES_SYMBOL,
+                     "funding_open_pct": values["open"], "funding_high_pct": values["high"],
+                     "funding_low_pct": values["low"], "funding_rate_pct": values["close"], "payload": _payload(rec)})
+    return (pl.DataFrame(rows, schema=FUTURES_FUNDING_SCHEMA, orient="row") if rows
+            else pl.DataFrame(schema=FUTURES_FUNDING_SCHEMA))
+
+
+def parse_futures_liquidations(records: list[Any], exchanges: str = DEFAULT_LIQUIDATION_EXCHANGES) -> pl.DataFrame:
+    """One row per day: long and short liquidations in USD summed over ``exchanges``."""
+    ep = FUTURES_LIQUIDATION_HISTORY
+    venue = ",".join(sorted(e.strip().lower() for e in exchanges.split(",") if e.strip()))
+    rows = []
+    for day, rec, where in _records(ep, records):
+        rows.append({"liquidation_date": day, "venue": venue, "symbol": FUTURES_SYMBOL,
+                     "long_liquidation_usd": _required_number(ep, rec, "aggregated_long_liquidation_usd", where),
+                     "short_liquidation_usd": _required_number(ep, rec, "aggregated_short_liquidation_usd", where),
+                     "payload": _payload(rec)})
+    return (pl.DataFrame(rows, schema=FUTURES_LIQUIDATION_SCHEMA, orient="row") if rows
+            else pl.DataFrame(schema=FUTURES_LIQUIDATION_SCHEMA))
+
+
+# Replay: the bundled daily series (the ``data`` arrays, oldest first), filtered like the real API.
+FUTURES_REPLAY_FILES = {
+    FUTURES_OI_HISTORY: "futures_open_interest_aggregated_history_BTC_1d.json",
+    FUTURES_FUNDING_HISTORY: "futures_funding_rate_oi_weight_history_BTC_1d.json",
+    FUTURES_LIQUIDATION_HISTORY: "futures_liquidation_aggregated_history_BTC_Binance_1d.json",
+}
+REPLAY_LIQUIDATION_EXCHANGES = {"binance"}
+
+
+def _error(code: str, msg: str) -> httpx.Response:
+    # CoinGlass reports bad parameters with HTTP 200 and a non-zero code.
+    return json_response({"code": code, "msg": msg})
+
+
+def _replay_futures(request: httpx.Request, replay_dir: Path) -> httpx.Response:
+    q = request.url.params
+    path = request.url.path
+    if q.get("symbol") != FUTURES_SYMBOL:
+        return _error("400", f"symbol {q.get('symbol')!r} is not supported (replay holds BTC)")
+    if q.get("interval") != FUTURES_INTERVAL:
+        return _error("400", f"interval {q.get('interval')!r}: the replay dataset holds 1d bars only")
+    if path == FUTURES_LIQUIDATION_HISTORY:
+        wanted = {e.strip().lower() for e in (q.get("exchange_list") or "").split(",") if e.strip()}
+        if not wanted:
+            return _error("400", "exchange_list is required")
+        if wanted != REPLAY_LIQUIDATION_EXCHANGES:
+            return _error("400", f"exchange_list {q.get('exchange_list')!r}: the replay dataset holds Binance only")
+    try:
+        limit = int(q.get("limit", FUTURES_MAX_LIMIT))
+        start = int(q["start_time"]) if "start_time" in q else None
+        end = int(q["end_time"]) if "end_time" in q else None
+    except ValueError:
+        return _error("400", "limit, start_time and end_time must be integers")
+    if not 1 <= limit <= FUTURES_MAX_LIMIT:
+        return _error("400", f"limit must be between 1 and {FUTURES_MAX_LIMIT}")
+    data = json.loads((replay_dir / "coinglass" / FUTURES_REPLAY_FILES[path]).read_text())
+    rows = [r for r in data if (start is None or r["time"] >= start) and (end is None or r["time"] <= end)]
+    # More bars than `limit` in the window: the newest ones, as without a window.
+    return json_response({"code": "0", "msg": "success", "data": rows[-limit:]})
+
+
+for _path in FUTURES_REPLAY_FILES:
+    replay_route(_path)(_replay_futures)

@@ -1,0 +1,207 @@
+"""The raw derivatives assets over replay: source planning, venue landing, whole-or-nothing loads,
+the blocking GX suites and the non-blocking cross-source check."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from dagster import AssetCheckSeverity, DagsterInstance, materialize
+from dagster_duckdb import DuckDBResource
+
+from pipelines.assets import derivatives as d
+from pipelines.resources import SourcesResource
+from pipelines.settings import REPLAY_DATA_DIR
+
+START, END = "2026-01-20", "2026-02-10"  # a 22-day window (one request window per source)
+ASSETS = [d.raw_futures_open_interest, d.raw_futures_funding, d.raw_futures_liquidations]
+CHECKS = [d.raw_futures_open_interest_gx, d.raw_futures_funding_gx, d.raw_futures_liquidations_gx,
+          d.raw_futures_funding_cross_source, d.raw_futures_open_interest_cross_source]
+
+
+@pytest.fixture
+def replay_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "replay"
+    shutil.copytree(REPLAY_DATA_DIR, target)
+    return target
+
+
+def run(db: Path, replay_dir: Path, assets=None, source: str = "auto", start: str = START, end: str = END):
+    assets = assets or ASSETS
+    keys = {a.key.to_user_string().replace("/", "__") for a in assets}
+    return materialize(
+        [*assets, *CHECKS] if assets == ASSETS else [*assets, *[c for c in CHECKS if _checks_asset(c, assets)]],
+        resources={"duckdb": DuckDBResource(database=str(db)),
+                   "sources": SourcesResource(mode="replay", replay_dir=str(replay_dir))},
+        run_config={"ops": {k: {"config": {"source": source}} for k in keys}},
+        tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def _checks_asset(check, assets) -> bool:
+    targets = {k.asset_key for k in check.check_keys}
+    return targets <= {a.key for a in assets}
+
+
+def query(db: Path, sql: str):
+    with DuckDBResource(database=str(db)).get_connection() as con:
+        return con.execute(sql).fetchall()
+
+
+def checks(result) -> dict[str, object]:
+    return {c.check_name: c for c in result.get_asset_check_evaluations()}
+
+
+def failure_message(result) -> str:
+    out = []
+    for e in result.all_events:
+        if e.is_step_failure and e.event_specific_data.error:
+            err = e.event_specific_data.error
+            while err is not None:
+                out.append(err.message)
+                err = err.cause
+    return "\n".join(out)
+
+
+def test_plan_sources():
+    assert d.plan_sources("auto", False, d.OI_TABLE) == ["binance", "bybit"]
+    assert d.plan_sources("auto", True, d.FUNDING_TABLE) == ["coinglass", "binance", "bybit"]
+    assert d.plan_sources("coinglass", True, d.OI_TABLE) == ["coinglass"]
+    assert d.plan_sources("auto", False, d.LIQUIDATION_TABLE) == []
+    assert d.plan_sources("auto", True, d.LIQUIDATION_TABLE) == ["coinglass"]
+    with pytest.raises(ValueError, match="keyless liquidation"):
+        d.plan_sources("exchanges", False, d.LIQUIDATION_TABLE)
+    with pytest.raises(ValueError, match="must be one of"):
+        d.plan_sources("okx", False, d.OI_TABLE)
+
+
+def test_keyless_run_lands_both_venues_and_skips_liquidations(tmp_path, replay_copy, monkeypatch):
+    monkeypatch.delenv("COINGLASS_API_KEY", raising=False)
+    db = tmp_path / "w.duckdb"
+    result = run(db, replay_copy)
+    assert result.success, failure_message(result)
+    oi = query(db, "select source, venue, count(*), min(oi_date), max(oi_date) from raw.futures_open_interest group by all order by 1")
+    assert [(s, v, n, str(a), str(b)) for s, v, n, a, b in oi] == [
+        ("binance", "binance", 22, "2026-01-20", "2026-02-10"), ("bybit", "bybit", 22, "2026-01-20", "2026-02-10")]
+    funding = query(db, "select source, count(*) from raw.futures_funding group by all order by 1")
+    assert funding == [("binance", 66), ("bybit", 66)]  # three 8h fundings a day
+    assert query(db, "select count(*) from raw.futures_liquidations") == [(0,)]
+    evaluations = checks(result)
+    assert all(c.passed for c in evaluations.values())
+    assert "nothing to compare" in evaluations["raw_futures_funding_cross_source"].description
+    assert "no CoinGlass key" in evaluations["raw_futures_liquidations_gx"].description
+    # every body is archived with its request, keyless
+    params = query(db, "select request_params from raw.landing_payloads where source = 'bybit' and endpoint = '/v5/market/open-interest'")
+    assert json.loads(params[0][0])["intervalTime"] == "1d"
+    # re-running the window replaces it: idempotent, nothing refused as partial
+    again = run(db, replay_copy, assets=[d.raw_futures_open_interest, d.raw_futures_funding])
+    assert again.success, failure_message(again)
+    assert query(db, "select count(*) from raw.futures_funding") == [(132,)]
+    assert query(db, "select count(*) from raw.futures_open_interest") == [(44,)]
+
+
+def test_with_a_key_coinglass_and_exchanges_land_and_are_compared(tmp_path, replay_copy, monkeypatch):
+    monkeypatch.setenv("COINGLASS_API_KEY", "replay-key-derivatives-42")
+    db = tmp_path / "w.duckdb"
+    result = run(db, replay_copy)
+    assert result.success, failure_message(result)
+    sources = query(db, "select distinct source from raw.futures_open_interest order by 1")
+    assert sources == [("binance",), ("bybit",), ("coinglass",)]
+    feb5 = query(db, "select long_liquidation_usd, venue from raw.futures_liquidations where liquidation_date = '2026-02-05'")
+    assert feb5[0][1] == "binance" and feb5[0][0] > 50e6
+    evaluations = checks(result)
+    cross = evaluations["raw_futures_funding_cross_source"]
+    assert cross.severity == AssetCheckSeverity.WARN
+    # in this window CoinGlass's figure is derived from the same Binance fundings (close vs daily mean)
+    assert cross.metadata["common_days"].value == 22
+    oi_cross = evaluations["raw_futures_open_interest_cross_source"]
+    assert oi_cross.passed and oi_cross.metadata["common_days"].value == 15  # 7-day changes need 7 earlier days
+    assert all(c.passed for n, c in evaluations.items() if n.endswith("_gx"))
+    assert query(db, "select count(*) from raw.landing_payloads where body like '%replay-key-derivatives-42%' "
+                     "or request_params like '%replay-key-derivatives-42%'") == [(0,)]
+
+
+def test_cross_source_check_warns_when_the_fallback_disagrees(tmp_path, replay_copy, monkeypatch):
+    monkeypatch.setenv("COINGLASS_API_KEY", "k")
+    path = replay_copy / "bybit" / "funding_history_linear_BTCUSDT.json"
+    rows = json.loads(path.read_text())
+    for r in rows:
+        r["fundingRate"] = "0.00300000"  # Bybit paying 0.3 % per 8h all along: the weighted mean moves a lot
+    path.write_text(json.dumps(rows))
+    db = tmp_path / "w.duckdb"
+    result = run(db, replay_copy, assets=[d.raw_futures_open_interest, d.raw_futures_funding])
+    assert result.success  # non-blocking: a warning, not a failure
+    cross = checks(result)["raw_futures_funding_cross_source"]
+    assert not cross.passed and cross.severity == AssetCheckSeverity.WARN
+    assert "22 of 22 common days differ" in cross.description
+
+
+def test_malformed_venue_payload_fails_whole_and_keeps_the_landing(tmp_path, replay_copy, monkeypatch):
+    monkeypatch.delenv("COINGLASS_API_KEY", raising=False)
+    db = tmp_path / "w.duckdb"
+    assert run(db, replay_copy, assets=[d.raw_futures_open_interest]).success
+    before = query(db, "select * exclude (ingested_at, run_id) from raw.futures_open_interest order by all")
+    path = replay_copy / "bybit" / "open_interest_linear_BTCUSDT_1d.json"
+    rows = json.loads(path.read_text())
+    for r in rows:
+        if r["timestamp"] == "1770336000000":  # the snapshot closing 2026-02-05
+            r["openInterest"] = "n/a"
+    path.write_text(json.dumps(rows))
+    result = run(db, replay_copy, assets=[d.raw_futures_open_interest])
+    assert not result.success
+    msg = failure_message(result)
+    assert "[bybit] /v5/market/open-interest" in msg and "'openInterest'" in msg and "'n/a'" in msg
+    after = query(db, "select * exclude (ingested_at, run_id) from raw.futures_open_interest order by all")
+    assert after == before  # Binance's good answer was not landed alone either
+    assert query(db, "select count(*) from raw.landing_payloads where body like '%\"n/a\"%'") == [(1,)]
+
+
+def test_partial_answer_does_not_replace_loaded_days(tmp_path, replay_copy, monkeypatch):
+    monkeypatch.delenv("COINGLASS_API_KEY", raising=False)
+    db = tmp_path / "w.duckdb"
+    assert run(db, replay_copy, assets=[d.raw_futures_funding]).success
+    path = replay_copy / "binance_futures" / "fundingRate_BTCUSDT.json"
+    rows = [r for r in json.loads(path.read_text()) if not str(r["fundingTime"]).startswith("17702")]
+    path.write_text(json.dumps(rows))  # drops the fundings of a few days in the window
+    result = run(db, replay_copy, assets=[d.raw_futures_funding])
+    assert not result.success and "already loaded" in failure_message(result)
+    assert query(db, "select count(*) from raw.futures_funding") == [(132,)]
+
+
+def test_funding_gx_blocks_out_of_range_and_gaps(tmp_path, replay_copy, monkeypatch):
+    monkeypatch.delenv("COINGLASS_API_KEY", raising=False)
+    path = replay_copy / "binance_futures" / "fundingRate_BTCUSDT.json"
+    rows = json.loads(path.read_text())
+    for r in rows:
+        if r["fundingTime"] // 1000 == 1770249600:  # 2026-02-05 00:00 UTC
+            r["fundingRate"] = "0.05000000"  # 5 % per 8h: impossible
+    rows = [r for r in rows if not 1769904000000 <= r["fundingTime"] < 1769990400000]  # drop 2026-02-01
+    path.write_text(json.dumps(rows))
+    db = tmp_path / "w.duckdb"
+    result = run(db, replay_copy, assets=[d.raw_futures_open_interest, d.raw_futures_funding])
+    gx = checks(result)["raw_futures_funding_gx"]
+    assert not gx.passed
+    assert "funding_rate_pct" in gx.description and "missing_days" in gx.description
+
+
+def test_derivatives_assets_in_the_code_location():
+    from dagster import AssetKey
+
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for table in (d.OI_TABLE, d.FUNDING_TABLE, d.LIQUIDATION_TABLE):
+        node = graph.get(AssetKey(["raw", table]))
+        assert node.partitions_def is not None and node.backfill_policy.max_partitions_per_run is None
+        assert node.group_name == "derivatives"
+    specs = {(k.asset_key.to_user_string(), k.name): graph.get_check_spec(k) for k in graph.asset_check_keys}
+    assert specs[("raw/futures_funding", "raw_futures_funding_gx")].blocking
+    assert specs[("raw/futures_open_interest", "raw_futures_open_interest_gx")].blocking
+    assert specs[("raw/futures_liquidations", "raw_futures_liquidations_gx")].blocking
+    assert not specs[("raw/futures_funding", "raw_futures_funding_cross_source")].blocking
+    assert not specs[("raw/futures_open_interest", "raw_futures_open_interest_cross_source")].blocking
+    stg = graph.get(AssetKey(["staging", "stg_bybit__futures_open_interest"]))
+    assert AssetKey(["raw", "futures_open_interest"]) in stg.parent_keys
+    assert defs.get_schedule_def("derivatives_daily") is not None
