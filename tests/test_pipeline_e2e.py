@@ -109,3 +109,17 @@ def test_dashboard_asset_carries_ui_metadata(replay_warehouse):
     assert meta["dagster/row_count"].value == rows
     assert meta["first_date"].value == "2024-01-11" and meta["last_date"].value == "2026-02-28"
     assert "| etf_net_flow |" in meta["latest_readings"].value
+
+
+def test_dashboard_asset_carries_a_chart(replay_warehouse):
+    import base64
+
+    from dagster import AssetKey, DagsterInstance
+
+    event = DagsterInstance.get().get_latest_materialization_event(AssetKey(["marts", "signal_dashboard"]))
+    md = event.asset_materialization.metadata["chart"].value
+    assert md.startswith("![") and "data:image/png;base64," in md
+    png = base64.b64decode(md.split("base64,", 1)[1].split(")", 1)[0])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (720, 240)

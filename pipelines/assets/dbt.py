@@ -10,6 +10,7 @@ import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, Output
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from pipelines.chart import as_markdown, dashboard_chart
 from pipelines.project import dbt_project
 from pipelines.resources import SourcesResource
 from pipelines.snapshot import publish_reader_copy
@@ -71,6 +72,12 @@ def model_metadata(db_path: str, key: AssetKey) -> dict[str, Any]:
         first, last, n_ind = con.execute(
             "select min(as_of_date), max(as_of_date), count(distinct indicator) from marts.signal_dashboard"
         ).fetchone()
+        series = con.execute(
+            """select m.btc_close_usd, m.etf_net_flow_usd, r.status
+               from marts.fct_daily_market as m
+               left join marts.signal_dashboard as r on r.as_of_date = m.as_of_date and r.indicator = 'regime'
+               order by m.as_of_date"""
+        ).fetchall()
         latest = con.execute(
             """select indicator, status, reading_text, source_as_of, is_stale
                from marts.signal_dashboard where as_of_date = ? order by indicator = 'regime', indicator""",
@@ -79,8 +86,15 @@ def model_metadata(db_path: str, key: AssetKey) -> dict[str, Any]:
     table = "| indicator | status | reading | data as of | stale |\n|---|---|---|---|---|\n" + "\n".join(
         f"| {i} | {s} | {t} | {a} | {'yes' if st else ''} |" for i, s, t, a, st in latest
     )
+    closes, flows, states = (list(col) for col in zip(*series, strict=True)) if series else ([], [], [])
+    chart = as_markdown(
+        dashboard_chart(closes, flows, states),
+        f"{first} .. {last}: BTC close (orange line), daily ETF net flow (green in / red out bars), "
+        "regime status strip (red bear, grey neutral, green bull)",
+    )
     return {
         **meta,
+        "chart": MetadataValue.md(chart),
         "first_date": str(first),
         "last_date": str(last),
         "indicators": n_ind,
