@@ -17,7 +17,7 @@ DATE ?=
 	.uv-bootstrap/bin/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
 
 $(BIN)/btc-signals: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --extra dev --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --extra dev --python $(PYTHON)
 	@touch $@
 
 $(DAGSTER_HOME)/dagster.yaml:

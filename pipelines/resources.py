@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +11,7 @@ from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
-from pipelines.project import dbt_project
+from pipelines.project import dbt_executable, dbt_project
 from pipelines.settings import Settings, load_settings
 from pipelines.sources.http import HOST_MIN_INTERVAL_S, HttpClient, RateLimiter
 from pipelines.sources.replay import make_transport
@@ -52,12 +50,6 @@ class SourcesResource(ConfigurableResource):
             yield client
         finally:
             client.close()
-
-
-def dbt_executable() -> str:
-    """The dbt installed next to this Python (works without an activated venv), else dbt on PATH."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, object]:

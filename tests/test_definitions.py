@@ -31,3 +31,24 @@ def test_gx_checks_are_blocking_and_dbt_tests_are_asset_checks():
 def test_dbt_models_depend_on_the_raw_assets():
     graph = defs.resolve_asset_graph()
     assert AssetKey(["raw", "etf_flows"]) in graph.get(AssetKey(["staging", "stg_farside__etf_flows"])).parent_keys
+
+
+def test_code_location_loads_as_make_dev_loads_it(tmp_path):
+    """`dagster dev` from a shell with no virtualenv activated: no dbt on PATH, DAGSTER_IS_DEV_CLI set
+    (so the dbt manifest is re-parsed at load). The location must load with every definition."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "DAGSTER_IS_DEV_CLI": "1", "DAGSTER_HOME": str(home),
+           "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    dagster = Path(sys.executable).parent / "dagster"
+    proc = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    assert "Validation successful for code location btc_signals" in output
