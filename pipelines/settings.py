@@ -12,7 +12,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = Path(__file__).resolve().parent
-REPLAY_DATA_DIR = PACKAGE_DIR / "replay_data"
+REPLAY_DATA_DIR = PACKAGE_DIR / "replay" / "data"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DEFAULT_DUCKDB_PATH = PROJECT_ROOT / "warehouse" / "btc_signals.duckdb"
 

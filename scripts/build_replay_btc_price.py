@@ -2,7 +2,7 @@
 
     python scripts/build_replay_btc_price.py [--reference ../shared/reference-data]
 
-Writes pipelines/replay_data/binance/BTCUSDT-1d.json; see pipelines/replay_data/binance/README.md.
+Writes pipelines/replay/data/binance/BTCUSDT-1d.json; see pipelines/replay/data/binance/README.md.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "pipelines" / "replay_data" / "binance"
+OUT = ROOT / "pipelines" / "replay" / "data" / "binance"
 START = date(2024, 1, 11)
 END = date(2026, 2, 28)
 DAY_MS = 86_400_000

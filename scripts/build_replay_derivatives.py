@@ -4,14 +4,14 @@
 
 Writes, in each API's exact record shape (the replay servers wrap them in the real envelopes):
 
-* pipelines/replay_data/coinglass/futures_open_interest_aggregated_history_BTC_1d.json
-* pipelines/replay_data/coinglass/futures_funding_rate_oi_weight_history_BTC_1d.json
-* pipelines/replay_data/coinglass/futures_liquidation_aggregated_history_BTC_Binance_1d.json
-* pipelines/replay_data/binance_futures/fundingRate_BTCUSDT.json, openInterestHist_BTCUSDT_1d.json
-* pipelines/replay_data/bybit/funding_history_linear_BTCUSDT.json, open_interest_linear_BTCUSDT_1d.json
+* pipelines/replay/data/coinglass/futures_open_interest_aggregated_history_BTC_1d.json
+* pipelines/replay/data/coinglass/futures_funding_rate_oi_weight_history_BTC_1d.json
+* pipelines/replay/data/coinglass/futures_liquidation_aggregated_history_BTC_Binance_1d.json
+* pipelines/replay/data/binance_futures/fundingRate_BTCUSDT.json, openInterestHist_BTCUSDT_1d.json
+* pipelines/replay/data/bybit/funding_history_linear_BTCUSDT.json, open_interest_linear_BTCUSDT_1d.json
 * a provenance.csv beside each (file, day, origin real|derived, how) — every derived row is listed there.
 
-What is real and what is derived, and how, is documented in pipelines/replay_data/{coinglass,binance_futures,bybit}/README.md.
+What is real and what is derived, and how, is documented in pipelines/replay/data/{coinglass,binance_futures,bybit}/README.md.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "pipelines" / "replay_data"
+DATA = ROOT / "pipelines" / "replay" / "data"
 START = date(2024, 1, 11)
 END = date(2026, 2, 28)  # inclusive
 DAY_MS = 86_400_000

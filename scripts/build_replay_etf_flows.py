@@ -3,9 +3,9 @@
     python scripts/build_replay_etf_flows.py [--reference ../shared/reference-data]
 
 Writes
-* pipelines/replay_data/farside/bitcoin-etf-flow-all-data.html — Farside's table layout;
-* pipelines/replay_data/coinglass/etf_bitcoin_flow_history.json — CoinGlass v4 envelope.
-See pipelines/replay_data/README.md for what each number is and where it comes from.
+* pipelines/replay/data/farside/bitcoin-etf-flow-all-data.html — Farside's table layout;
+* pipelines/replay/data/coinglass/etf_bitcoin_flow_history.json — CoinGlass v4 envelope.
+See pipelines/replay/data/README.md for what each number is and where it comes from.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "pipelines" / "replay_data"
+OUT = ROOT / "pipelines" / "replay" / "data"
 WINDOW_START = date(2024, 1, 11)
 WINDOW_END = date(2026, 2, 28)  # inclusive
 # Columns Farside showed during the window (MSBT, a late-2026 listing, is all zero before it and left out).
@@ -89,7 +89,7 @@ def build_farside(rows: list[dict[str, str]]) -> str:
     return (
         "<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"UTF-8\"><title>Bitcoin ETF Flow – All Data – Farside Investors</title></head>\n"
         "<body><div class=\"entry-content\"><h1>Bitcoin ETF Flow (US$m)</h1>\n"
-        "<p>Replay copy for btc-signals: values from Farside's table, see pipelines/replay_data/README.md.</p>\n"
+        "<p>Replay copy for btc-signals: values from Farside's table, see pipelines/replay/data/README.md.</p>\n"
         "<table class=\"etf\">\n<thead>\n" + head + "\n</thead>\n<tbody>\n" + "\n".join(body) + "\n"
         + "\n".join(foot) + "\n</tbody>\n</table></div></body></html>\n"
     )

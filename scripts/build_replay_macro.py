@@ -3,12 +3,12 @@
     python scripts/build_replay_macro.py [--reference ../shared/reference-data]
 
 Writes
-* pipelines/replay_data/fred/<SERIES_ID>.csv — FRED's fredgraph.csv layout (``observation_date,<ID>``, one row
+* pipelines/replay/data/fred/<SERIES_ID>.csv — FRED's fredgraph.csv layout (``observation_date,<ID>``, one row
   per weekday, ``.`` where FRED has no observation), for SP500, NASDAQCOM, DJIA and DGS10. The replay handler
   serves the same file both as the keyless CSV download and as the keyed JSON API's observations;
-* pipelines/replay_data/stooq/<symbol>.csv — Stooq's daily CSV layout (``Date,Open,High,Low,Close,Volume``),
+* pipelines/replay/data/stooq/<symbol>.csv — Stooq's daily CSV layout (``Date,Open,High,Low,Close,Volume``),
   for ^sox, gc.f, si.f and dx.f.
-See pipelines/replay_data/fred/README.md and pipelines/replay_data/stooq/README.md for what every number is.
+See pipelines/replay/data/fred/README.md and pipelines/replay/data/stooq/README.md for what every number is.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "pipelines" / "replay_data"
+OUT = ROOT / "pipelines" / "replay" / "data"
 WINDOW_START = date(2024, 1, 11)
 WINDOW_END = date(2026, 2, 28)  # inclusive
 # First day of the flippe2/blank-app Yahoo files: exact index/futures closes from here on.

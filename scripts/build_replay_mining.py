@@ -2,7 +2,7 @@
 
     python scripts/build_replay_mining.py [--reference ../shared/reference-data]
 
-Writes, under pipelines/replay_data/mempool/ (shapes of mempool.space's mining API):
+Writes, under pipelines/replay/data/mempool/ (shapes of mempool.space's mining API):
 * hashrates.json              — ``[{"timestamp": s, "avgHashrate": H/s}, ...]`` one per day (real daily estimates);
 * difficulty_adjustments.json — ``[[time_s, height, difficulty, adjustment_ratio], ...]`` ascending by height,
                                 derived from the step changes of the real daily difficulty;
@@ -10,7 +10,7 @@ Writes, under pipelines/replay_data/mempool/ (shapes of mempool.space's mining A
                                 (real fees per day / 144, heights interpolated, USD = Yahoo BTC-USD close);
 * difficulty_estimates.json   — ``{"YYYY-MM-DD": {<GET /api/v1/difficulty-adjustment answer as of that day's end>}}``
                                 derived from the real daily hashrate and difficulty.
-See pipelines/replay_data/mempool/README.md for exactly what is real and what is derived.
+See pipelines/replay/data/mempool/README.md for exactly what is real and what is derived.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "pipelines" / "replay_data" / "mempool"
+OUT = ROOT / "pipelines" / "replay" / "data" / "mempool"
 SERIES_START = date(2023, 1, 1)  # a year before the replay window, so 1y/2y/3y lookbacks have data
 WINDOW_START = date(2024, 1, 11)
 WINDOW_END = date(2026, 2, 28)  # inclusive (the mining series itself ends 2026-02-12)

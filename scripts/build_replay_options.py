@@ -2,7 +2,7 @@
 
     python scripts/build_replay_options.py [--reference ../shared/reference-data]
 
-Writes pipelines/replay_data/deribit/:
+Writes pipelines/replay/data/deribit/:
 * dvol_btc_1d.json — real daily BTC DVOL candles [ts_ms, open, high, low, close] for the replay
   handler of public/get_volatility_index_data;
 * smile_params.json — per-day parameters from which the replay handler renders the whole BTC option
@@ -10,7 +10,7 @@ Writes pipelines/replay_data/deribit/:
 
 No public history of option chains exists: the chain is DERIVED. Its ATM level follows the real DVOL,
 its underlying the real BTC close, and its skew and term structure follow the documented assumptions
-below plus the public reporting on 5-6 Feb 2026. See pipelines/replay_data/deribit/README.md.
+below plus the public reporting on 5-6 Feb 2026. See pipelines/replay/data/deribit/README.md.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "pipelines" / "replay_data" / "deribit"
+OUT = ROOT / "pipelines" / "replay" / "data" / "deribit"
 # The replay dataset emulates a deployment that began snapshotting the chain daily on this day.
 SNAPSHOTS_START = date(2025, 11, 1)
 SNAPSHOTS_END = date(2026, 2, 28)  # the replay window's last day

@@ -9,7 +9,7 @@ pipeline took one:
   reason. DVOL history (``get_volatility_index_data``) is loaded for every day as context.
 * **replay**: the replay clock is set to ``D + 1`` 00:00 UTC (day ``D``'s close) for each day of the
   window that the bundled dataset covers (it emulates a deployment snapshotting daily since
-  ``snapshots_start``, see pipelines/replay_data/deribit/README.md).
+  ``snapshots_start``, see pipelines/replay/data/deribit/README.md).
 """
 
 

@@ -100,7 +100,7 @@ def parse_klines(candles: list[Any]) -> pl.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------
-# Replay: candles from pipelines/replay_data/binance/BTCUSDT-1d.json (see its README), served with
+# Replay: candles from pipelines/replay/data/binance/BTCUSDT-1d.json (see its README), served with
 # Binance's semantics for symbol, interval, startTime, endTime and limit (default 500, max 1000).
 # ---------------------------------------------------------------------------------------------
 def _replay(request: httpx.Request, replay_dir: Path) -> httpx.Response:

@@ -21,7 +21,7 @@ Methods used (GET ``/api/v2/public/<method>?<params>``):
 
 Deribit serves only the *current* chain. In replay, the handler answers as of
 :func:`pipelines.sources.replay.replay_now` and renders the chain from the bundled per-day smile
-parameters (see pipelines/replay_data/deribit/README.md): every number it serves is derived there.
+parameters (see pipelines/replay/data/deribit/README.md): every number it serves is derived there.
 """
 
 from __future__ import annotations

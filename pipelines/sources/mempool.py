@@ -345,7 +345,7 @@ def _in_period(ts: float, start: datetime | None, now: datetime) -> bool:
 @replay_handler(HOST)
 def _replay(request: httpx.Request, replay_dir: Path) -> httpx.Response:
     """A fake mempool.space answering as of the replay clock. The bundled block-fee history has one
-    bucket per day whatever the period (see pipelines/replay_data/mempool/README.md)."""
+    bucket per day whatever the period (see pipelines/replay/data/mempool/README.md)."""
     path = request.url.path
     data = _dataset(replay_dir)
     now = replay_now()

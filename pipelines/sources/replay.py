@@ -4,7 +4,7 @@ Each source module registers a handler for the host it talks to with :func:`repl
 A handler is a small fake of the real server: it receives the very ``httpx.Request`` the live
 client would send (path, query parameters, headers) and answers with a payload in the exact
 shape the real API returns, applying the same query parameters (time windows, limits,
-pagination). The dataset lives in ``pipelines/replay_data/`` (see its README for provenance).
+pagination). The dataset lives in ``pipelines/replay/data/`` (see its README for provenance).
 """
 
 from __future__ import annotations

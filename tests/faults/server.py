@@ -1,6 +1,6 @@
 """A real HTTP server on 127.0.0.1 that plays CoinGlass, Farside and Binance, with scriptable faults.
 
-Normal answers come from the bundled replay dataset (``pipelines/replay_data/``) through the very
+Normal answers come from the bundled replay dataset (``pipelines/replay/data/``) through the very
 replay handlers the sources register (so the klines endpoint honours ``symbol``, ``interval``,
 ``startTime``, ``endTime`` and ``limit`` exactly like ``binance_spot._replay``, and CoinGlass answers
 401 without a ``CG-API-KEY`` header). The pipeline reaches it in live mode through
