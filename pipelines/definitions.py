@@ -1,35 +1,35 @@
-"""The one Definitions object of the btc-signals code location."""
+"""The one Definitions object of the btc-signals code location.
+
+The raw assets are listed here by their declarations: each group module's ``RAW_ASSETS`` (a table declared in
+pipelines/landing/tables.py with its fetch and expectations), built by one factory (pipelines/ingest/factory.py).
+"""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
-from dagster import (
-    AssetSelection,
-    Definitions,
-    define_asset_job,
-    in_process_executor,
-    load_asset_checks_from_modules,
-    load_assets_from_modules,
-)
-
-import pipelines.assets
 from pipelines.assets import dbt as dbt_assets_module
+from pipelines.ingest import btc_price, cross_source, derivatives, etf_flows, macro, mining, options
+from pipelines.ingest.factory import build
 from pipelines.resources import build_resources
 from pipelines.schedules import build_source_jobs_and_schedules
 from pipelines.sensors import build_sensors
 
-# Every module in pipelines/assets/ except these holds one source's raw assets and their checks.
-NOT_SOURCE_MODULES = {"dbt", "common"}
-SOURCE_MODULES = [
-    importlib.import_module(f"pipelines.assets.{m.name}")
-    for m in pkgutil.iter_modules(pipelines.assets.__path__)
-    if m.name not in NOT_SOURCE_MODULES
+RAW_ASSET_SPECS = [
+    *btc_price.RAW_ASSETS,
+    *etf_flows.RAW_ASSETS,
+    *derivatives.RAW_ASSETS,
+    *options.RAW_ASSETS,
+    *mining.RAW_ASSETS,
+    *macro.RAW_ASSETS,
 ]
-
-raw_assets = load_assets_from_modules(SOURCE_MODULES)
-raw_checks = load_asset_checks_from_modules(SOURCE_MODULES)
+built = [build(spec) for spec in RAW_ASSET_SPECS]
+raw_assets = [asset for asset, _ in built]
+raw_checks = [
+    *(check for _, check in built),
+    cross_source.raw_futures_funding_cross_source,
+    cross_source.raw_futures_open_interest_cross_source,
+]
 
 # Partitioned: run for one day, or for a range as a single run (one request window per source).
 raw_sources_job = define_asset_job(

@@ -7,8 +7,6 @@ live mode; in replay mode (the bundled dataset ends in Feb 2026) they are define
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from dagster import (
     AssetsDefinition,
     AssetSelection,
@@ -17,27 +15,13 @@ from dagster import (
     define_asset_job,
 )
 
+from pipelines.landing.tables import DEFAULT_PUBLICATION, Publication, publication_by_group  # noqa: F401
 from pipelines.settings import load_settings
 
 
-@dataclass(frozen=True)
-class Publication:
-    hour_utc: int
-    minute: int
-    note: str
-    max_lateness_hours: int  # beyond this after the day closes, the source counts as late
-
-
-# When each source group's day D is available, in UTC on D+1.
-PUBLICATION = {
-    "btc_price": Publication(0, 5, "the daily candle closes at 00:00 UTC", 26),
-    "derivatives": Publication(0, 10, "exchanges close the day at 00:00 UTC", 26),
-    "options": Publication(0, 15, "chain snapshot shortly after 00:00 UTC", 26),
-    "mining": Publication(0, 20, "blocks of the day are final after 00:00 UTC", 30),
-    "macro": Publication(1, 0, "after the US close (21:00 UTC) of day D", 96),  # weekends + holidays
-    "etf_flows": Publication(13, 0, "issuers report the next US morning", 110),  # Friday's flows on Monday
-}
-DEFAULT_PUBLICATION = Publication(0, 30, "shortly after 00:00 UTC", 30)
+# When each source group's day D is available (UTC on D+1) and how late it may be: read from the table
+# declarations (pipelines/landing/tables.py), the one source of truth.
+PUBLICATION = publication_by_group()
 
 
 def source_groups(raw_assets: list[AssetsDefinition]) -> dict[str, list[AssetsDefinition]]:

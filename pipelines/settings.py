@@ -26,6 +26,8 @@ class Settings:
     replay_dir: Path = REPLAY_DATA_DIR
     coinglass_api_key: str | None = field(default=None, repr=False)
     fred_api_key: str | None = field(default=None, repr=False)
+    # live mode only: {host: base URL} from BTC_SIGNALS_LIVE_REDIRECTS ("host=http://127.0.0.1:8080,host2=...")
+    redirects: dict[str, str] = field(default_factory=dict)
 
     @property
     def reader_path(self) -> Path:
@@ -49,4 +51,19 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         replay_dir=Path(env.get("BTC_SIGNALS_REPLAY_DIR") or REPLAY_DATA_DIR),
         coinglass_api_key=env.get("COINGLASS_API_KEY") or None,
         fred_api_key=env.get("FRED_API_KEY") or None,
+        redirects=parse_redirects(env.get("BTC_SIGNALS_LIVE_REDIRECTS")),
     )
+
+
+def parse_redirects(text: str | None) -> dict[str, str]:
+    """``host=http://127.0.0.1:8080,host2=http://...`` → {host: base URL}; a malformed entry is an error."""
+    out: dict[str, str] = {}
+    for item in (text or "").split(","):
+        host, sep, base = item.strip().partition("=")
+        if not item.strip():
+            continue
+        scheme, _, rest = base.strip().partition("://")
+        if not sep or not host.strip() or scheme not in ("http", "https") or not rest.strip("/"):
+            raise ValueError(f"BTC_SIGNALS_LIVE_REDIRECTS: entry {item.strip()!r} is not host=http(s)://address[:port]")
+        out[host.strip().lower()] = base.strip()
+    return out

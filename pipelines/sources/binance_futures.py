@@ -26,9 +26,9 @@ from typing import Any
 import httpx
 import polars as pl
 
-from pipelines.sources.coinglass import DAY_MS, FUTURES_FUNDING_SCHEMA, FUTURES_OI_SCHEMA, date_to_ms
+from pipelines.landing.tables import FUTURES_FUNDING, FUTURES_OPEN_INTEREST
+from pipelines.sources.timeutil import DAY_MS, date_to_ms
 from pipelines.sources.http import HttpClient, SourceHTTPError, SourceParseError, declare_rate_limit, decode_json
-from pipelines.sources.replay import json_response, replay_handler, replay_now
 
 SOURCE = "binance"
 HOST = "fapi.binance.com"
@@ -141,8 +141,8 @@ def parse_funding(records: list[Any]) -> pl.DataFrame:
         rows.append({"funding_date": at.date(), "funding_time": at, "venue": VENUE, "symbol": SYMBOL,
                      "funding_open_pct": None, "funding_high_pct": None, "funding_low_pct": None,
                      "funding_rate_pct": pct, "payload": json.dumps(rec, separators=(",", ":"), sort_keys=True)})
-    df = (pl.DataFrame(rows, schema=FUTURES_FUNDING_SCHEMA, orient="row") if rows
-          else pl.DataFrame(schema=FUTURES_FUNDING_SCHEMA))
+    df = (pl.DataFrame(rows, schema=FUTURES_FUNDING.schema, orient="row") if rows
+          else pl.DataFrame(schema=FUTURES_FUNDING.schema))
     dupes = df.filter(pl.col("funding_time").is_duplicated())
     if dupes.height:
         raise SourceParseError(SOURCE, ep, "duplicate fundingTime", field="fundingTime", value=str(dupes["funding_time"][0]))
@@ -161,50 +161,8 @@ def parse_open_interest(records: list[Any]) -> pl.DataFrame:
         rows.append({"oi_date": (at - timedelta(milliseconds=1)).date(), "venue": VENUE, "symbol": SYMBOL,
                      "oi_open_usd": None, "oi_high_usd": None, "oi_low_usd": None, "oi_close_usd": usd,
                      "oi_close_btc": btc, "payload": json.dumps(rec, separators=(",", ":"), sort_keys=True)})
-    df = pl.DataFrame(rows, schema=FUTURES_OI_SCHEMA, orient="row") if rows else pl.DataFrame(schema=FUTURES_OI_SCHEMA)
+    df = pl.DataFrame(rows, schema=FUTURES_OPEN_INTEREST.schema, orient="row") if rows else pl.DataFrame(schema=FUTURES_OPEN_INTEREST.schema)
     dupes = df.filter(pl.col("oi_date").is_duplicated())
     if dupes.height:
         raise SourceParseError(SOURCE, ep, "two snapshots for one day", field="timestamp", value=str(dupes["oi_date"][0]))
     return df
-
-
-# ---------------------------------------------------------------------------------------------
-# Replay server: the bundled rows, filtered by symbol/startTime/endTime/limit like the real one.
-# Deliberate difference: the real openInterestHist keeps 30 days; the bundled dataset keeps the whole
-# replay window (playing the part of what a daily schedule would have accumulated).
-# ---------------------------------------------------------------------------------------------
-REPLAY_FILES = {FUNDING_RATE: "fundingRate_BTCUSDT.json", OPEN_INTEREST_HIST: "openInterestHist_BTCUSDT_1d.json"}
-
-
-def _bad(code: int, msg: str) -> httpx.Response:
-    return json_response({"code": code, "msg": msg}, status_code=400)
-
-
-@replay_handler(HOST)
-def _replay(request: httpx.Request, replay_dir: Path) -> httpx.Response:
-    path = request.url.path
-    if path not in REPLAY_FILES:
-        return json_response({"code": -5000, "msg": f"Path {path}, Method GET is invalid"}, status_code=404)
-    q = request.url.params
-    if q.get("symbol") != SYMBOL:
-        return _bad(-1121, "Invalid symbol.")
-    max_limit, default_limit, key = ((FUNDING_MAX_LIMIT, 100, "fundingTime") if path == FUNDING_RATE
-                                     else (OI_MAX_LIMIT, 30, "timestamp"))
-    if path == OPEN_INTEREST_HIST and q.get("period") != "1d":
-        return _bad(-1102, "Mandatory parameter 'period' was not sent, was empty/null, or malformed (replay holds 1d).")
-    try:
-        limit = int(q.get("limit", default_limit))
-        start = int(q["startTime"]) if "startTime" in q else None
-        end = int(q["endTime"]) if "endTime" in q else None
-    except ValueError:
-        return _bad(-1100, "Illegal characters found in a parameter.")
-    if not 1 <= limit <= max_limit:
-        return _bad(-1130, "Data sent for parameter 'limit' is not valid.")
-    if start is not None and end is not None and start > end:
-        return _bad(-1130, "Data sent for parameter 'startTime' is not valid.")
-    rows = json.loads((replay_dir / "binance_futures" / REPLAY_FILES[path]).read_text())
-    if end is None and start is None:
-        end = int(replay_now().timestamp() * 1000)
-    rows = [r for r in rows if (start is None or r[key] >= start) and (end is None or r[key] <= end)]
-    # From startTime: the oldest `limit` rows; otherwise the newest `limit` up to endTime.
-    return json_response(rows[:limit] if start is not None else rows[-limit:])

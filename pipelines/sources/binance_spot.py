@@ -21,27 +21,19 @@ from typing import Any
 import httpx
 import polars as pl
 
+from pipelines.landing.tables import BTC_PRICE
+from pipelines.sources.timeutil import DAY_MS
 from pipelines.sources.http import HttpClient, SourceHTTPError, SourceParseError, declare_rate_limit, decode_json
-from pipelines.sources.replay import json_response, replay_handler
 
 SOURCE = "binance"
 HOSTS = ("api.binance.com", "data-api.binance.vision")
 KLINES = "/api/v3/klines"
 SYMBOL = "BTCUSDT"
 MAX_LIMIT = 1000
-DAY_MS = 86_400_000
 for _host in HOSTS:
     declare_rate_limit(_host, 0.25)  # klines weigh 2 of the 6,000 weight a minute; stay far below
 
-KLINE_SCHEMA = {
-    "price_date": pl.Date,
-    "open_usd": pl.Float64,
-    "high_usd": pl.Float64,
-    "low_usd": pl.Float64,
-    "close_usd": pl.Float64,
-    "volume_btc": pl.Float64,
-    "payload": pl.String,
-}
+KLINE_SCHEMA = BTC_PRICE.schema
 
 
 def _ms(day: date) -> int:
@@ -97,37 +89,3 @@ def parse_klines(candles: list[Any]) -> pl.DataFrame:
     if dupes.height:
         raise SourceParseError(SOURCE, KLINES, "duplicate candle", field="openTime", value=str(dupes["price_date"][0]))
     return df.sort("price_date")
-
-
-# ---------------------------------------------------------------------------------------------
-# Replay: candles from pipelines/replay/data/binance/BTCUSDT-1d.json (see its README), served with
-# Binance's semantics for symbol, interval, startTime, endTime and limit (default 500, max 1000).
-# ---------------------------------------------------------------------------------------------
-def _replay(request: httpx.Request, replay_dir: Path) -> httpx.Response:
-    if request.url.path != KLINES:
-        return json_response({"code": -1, "msg": "replay: unknown path"}, status_code=404)
-    q = request.url.params
-    if q.get("symbol") != SYMBOL:
-        return json_response({"code": -1121, "msg": "Invalid symbol."}, status_code=400)
-    if q.get("interval") != "1d":
-        return json_response({"code": -1120, "msg": "Invalid interval."}, status_code=400)
-    try:
-        limit = min(int(q.get("limit", 500)), MAX_LIMIT)
-        start = int(q["startTime"]) if "startTime" in q else None
-        end = int(q["endTime"]) if "endTime" in q else None
-    except ValueError:
-        return json_response({"code": -1100, "msg": "Illegal characters found in a parameter."}, status_code=400)
-    candles = json.loads((replay_dir / "binance" / "BTCUSDT-1d.json").read_text())
-    if start is not None:
-        candles = [c for c in candles if c[0] >= start]
-    if end is not None:
-        candles = [c for c in candles if c[0] <= end]
-    if start is None and end is not None:
-        candles = candles[-limit:]
-    return json_response(candles[:limit])
-
-
-for _host in HOSTS:
-    replay_handler(_host)(_replay)
-
-

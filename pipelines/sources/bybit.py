@@ -27,9 +27,9 @@ from typing import Any
 import httpx
 import polars as pl
 
-from pipelines.sources.coinglass import DAY_MS, FUTURES_FUNDING_SCHEMA, FUTURES_OI_SCHEMA, date_to_ms
+from pipelines.landing.tables import FUTURES_FUNDING, FUTURES_OPEN_INTEREST
+from pipelines.sources.timeutil import DAY_MS, date_to_ms
 from pipelines.sources.http import HttpClient, SourceError, SourceHTTPError, SourceParseError, declare_rate_limit, decode_json
-from pipelines.sources.replay import json_response, replay_handler, replay_now
 
 SOURCE = "bybit"
 HOST = "api.bybit.com"
@@ -132,8 +132,8 @@ def parse_funding(records: list[Any]) -> pl.DataFrame:
         rows.append({"funding_date": at.date(), "funding_time": at, "venue": VENUE, "symbol": SYMBOL,
                      "funding_open_pct": None, "funding_high_pct": None, "funding_low_pct": None,
                      "funding_rate_pct": pct, "payload": json.dumps(rec, separators=(",", ":"), sort_keys=True)})
-    df = (pl.DataFrame(rows, schema=FUTURES_FUNDING_SCHEMA, orient="row") if rows
-          else pl.DataFrame(schema=FUTURES_FUNDING_SCHEMA))
+    df = (pl.DataFrame(rows, schema=FUTURES_FUNDING.schema, orient="row") if rows
+          else pl.DataFrame(schema=FUTURES_FUNDING.schema))
     if df.filter(pl.col("funding_time").is_duplicated()).height:
         raise SourceParseError(SOURCE, ep, "duplicate fundingRateTimestamp", field="fundingRateTimestamp",
                                value=str(df.filter(pl.col("funding_time").is_duplicated())["funding_time"][0]))
@@ -149,66 +149,8 @@ def parse_open_interest(records: list[Any]) -> pl.DataFrame:
         rows.append({"oi_date": (at - timedelta(milliseconds=1)).date(), "venue": VENUE, "symbol": SYMBOL,
                      "oi_open_usd": None, "oi_high_usd": None, "oi_low_usd": None, "oi_close_usd": None,
                      "oi_close_btc": btc, "payload": json.dumps(rec, separators=(",", ":"), sort_keys=True)})
-    df = pl.DataFrame(rows, schema=FUTURES_OI_SCHEMA, orient="row") if rows else pl.DataFrame(schema=FUTURES_OI_SCHEMA)
+    df = pl.DataFrame(rows, schema=FUTURES_OPEN_INTEREST.schema, orient="row") if rows else pl.DataFrame(schema=FUTURES_OPEN_INTEREST.schema)
     if df.filter(pl.col("oi_date").is_duplicated()).height:
         raise SourceParseError(SOURCE, ep, "two snapshots for one day", field="timestamp",
                                value=str(df.filter(pl.col("oi_date").is_duplicated())["oi_date"][0]))
     return df
-
-
-# ---------------------------------------------------------------------------------------------
-# Replay server (bundled rows, oldest first on disk; answered newest first like the real API).
-# ---------------------------------------------------------------------------------------------
-REPLAY_FILES = {FUNDING_HISTORY: "funding_history_linear_BTCUSDT.json", OPEN_INTEREST: "open_interest_linear_BTCUSDT_1d.json"}
-
-
-# The envelope's server ``time``: the replay dataset's last instant (2026-03-01 00:00 UTC), so that an
-# identical request gets an identical body (the landing archive stores each distinct body once).
-REPLAY_SERVER_TIME_MS = 1772323200000
-
-
-def _envelope(result: dict[str, Any] | None, code: int = 0, msg: str = "OK") -> httpx.Response:
-    return json_response({"retCode": code, "retMsg": msg, "result": result or {}, "retExtInfo": {},
-                          "time": REPLAY_SERVER_TIME_MS})
-
-
-@replay_handler(HOST)
-def _replay(request: httpx.Request, replay_dir: Path) -> httpx.Response:
-    path = request.url.path
-    if path not in REPLAY_FILES:
-        return httpx.Response(404, text="Not Found")
-    q = request.url.params
-    if q.get("category") != CATEGORY:
-        return _envelope(None, 10001, "params error: category only support linear or inverse")
-    if q.get("symbol") != SYMBOL:
-        return _envelope(None, 10001, "params error: symbol invalid")
-    try:
-        limit = int(q.get("limit", MAX_LIMIT if path == FUNDING_HISTORY else 50))
-        start = int(q["startTime"]) if "startTime" in q else None
-        end = int(q["endTime"]) if "endTime" in q else None
-    except ValueError:
-        return _envelope(None, 10001, "params error: startTime, endTime and limit must be integers")
-    if not 1 <= limit <= MAX_LIMIT:
-        return _envelope(None, 10001, "params error: limit must be in [1, 200]")
-    if path == FUNDING_HISTORY and start is not None and end is None:
-        return _envelope(None, 10001, "params error: endTime is required when startTime is passed")
-    if path == OPEN_INTEREST and q.get("intervalTime") != "1d":
-        return _envelope(None, 10001, "params error: intervalTime invalid (replay holds 1d)")
-    key = "fundingRateTimestamp" if path == FUNDING_HISTORY else "timestamp"
-    if end is None:
-        end = int(replay_now().timestamp() * 1000)
-    rows = [r for r in json.loads((replay_dir / "bybit" / REPLAY_FILES[path]).read_text())
-            if (start is None or int(r[key]) >= start) and int(r[key]) <= end]
-    rows.reverse()  # newest first
-    if path == FUNDING_HISTORY:
-        return _envelope({"category": CATEGORY, "list": rows[:limit]})
-    offset = 0
-    if q.get("cursor"):
-        try:
-            offset = int(base64.urlsafe_b64decode(q["cursor"].encode()).decode().removeprefix("page="))
-        except ValueError:
-            return _envelope(None, 10001, "params error: cursor invalid")
-    page = rows[offset: offset + limit]
-    more = offset + limit < len(rows)
-    cursor = base64.urlsafe_b64encode(f"page={offset + limit}".encode()).decode() if more else ""
-    return _envelope({"symbol": SYMBOL, "category": CATEGORY, "list": page, "nextPageCursor": cursor})

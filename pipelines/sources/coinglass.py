@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import polars as pl
 
+from pipelines.landing.tables import ETF_FLOWS, FUTURES_FUNDING, FUTURES_LIQUIDATIONS, FUTURES_OPEN_INTEREST
+from pipelines.sources.timeutil import DAY_MS, date_to_ms
 from pipelines.sources.http import (
     HttpClient,
     SourceError,
@@ -29,9 +31,7 @@ from pipelines.sources.http import (
     SourceParseError,
     declare_rate_limit,
     decode_json,
-    redact_error,
 )
-from pipelines.sources.replay import json_response, not_found, replay_handler
 
 SOURCE = "coinglass"
 HOST = "open-api-v4.coinglass.com"
@@ -41,13 +41,7 @@ ETF_FLOW_HISTORY = "/api/etf/bitcoin/flow-history"
 # The Hobbyist plan allows 30 requests a minute.
 declare_rate_limit(HOST, 2.0)
 
-# Shared by every ETF flow parser (coinglass and farside): one row per (flow_date, issuer).
-ETF_FLOW_SCHEMA = {
-    "flow_date": pl.Date,
-    "issuer": pl.String,
-    "net_flow_usd": pl.Float64,
-    "payload": pl.String,
-}
+ETF_FLOW_SCHEMA = ETF_FLOWS.schema
 TOTAL_ISSUER = "TOTAL"
 
 
@@ -72,13 +66,8 @@ class CoinGlassClient:
             )
         if response.status_code >= 400:
             raise SourceHTTPError(SOURCE, path, f"HTTP {response.status_code}", status=response.status_code)
-        try:
-            return unwrap_envelope(path, decode_json(SOURCE, path, response))
-        except SourceError as exc:  # the body may echo the key back (e.g. in ``msg``): never show it
-            clean = redact_error(exc, self.http.secrets)
-            if clean is exc:
-                raise
-            raise clean from None
+        # the client hands on bodies with the key masked: an envelope that echoes it back shows ***
+        return unwrap_envelope(path, decode_json(SOURCE, path, response))
 
     def etf_flow_history(self) -> list[dict[str, Any]]:
         data = self.get_data(ETF_FLOW_HISTORY)
@@ -165,36 +154,6 @@ def parse_etf_flow_history(records: list[Any]) -> pl.DataFrame:
     return df
 
 
-# --------------------------------------------------------------------------------------------
-# Replay server. Routes are keyed by path so that other CoinGlass endpoints can register theirs.
-# --------------------------------------------------------------------------------------------
-ReplayRoute = Callable[[httpx.Request, Path], httpx.Response]
-REPLAY_ROUTES: dict[str, ReplayRoute] = {}
-
-
-def replay_route(path: str) -> Callable[[ReplayRoute], ReplayRoute]:
-    def decorate(fn: ReplayRoute) -> ReplayRoute:
-        REPLAY_ROUTES[path] = fn
-        return fn
-
-    return decorate
-
-
-@replay_handler(HOST)
-def _replay(request: httpx.Request, replay_dir: Path) -> httpx.Response:
-    if not request.headers.get(API_KEY_HEADER):
-        return json_response({"code": "401", "msg": "API key missing"}, status_code=401)
-    route = REPLAY_ROUTES.get(request.url.path)
-    if route is None:
-        return not_found(request)
-    return route(request, replay_dir)
-
-
-@replay_route(ETF_FLOW_HISTORY)
-def _replay_etf_flow_history(request: httpx.Request, replay_dir: Path) -> httpx.Response:
-    path = replay_dir / "coinglass" / "etf_bitcoin_flow_history.json"
-    return httpx.Response(200, content=path.read_bytes(), headers={"Content-Type": "application/json"})
-
 
 # --------------------------------------------------------------------------------------------
 # Futures: aggregated open interest, aggregated liquidations, OI-weighted funding (BTC, daily).
@@ -219,43 +178,10 @@ FUTURES_INTERVAL = "1d"
 FUTURES_MAX_LIMIT = 1000
 # Exchanges summed by the liquidation endpoint (its exchange_list parameter is required).
 DEFAULT_LIQUIDATION_EXCHANGES = "Binance"
-DAY_MS = 86_400_000
-
-FUTURES_OI_SCHEMA = {
-    "oi_date": pl.Date,
-    "venue": pl.String,
-    "symbol": pl.String,
-    "oi_open_usd": pl.Float64,
-    "oi_high_usd": pl.Float64,
-    "oi_low_usd": pl.Float64,
-    "oi_close_usd": pl.Float64,
-    "oi_close_btc": pl.Float64,
-    "payload": pl.String,
-}
-FUTURES_FUNDING_SCHEMA = {
-    "funding_date": pl.Date,
-    "funding_time": pl.Datetime("us", "UTC"),
-    "venue": pl.String,
-    "symbol": pl.String,
-    "funding_open_pct": pl.Float64,
-    "funding_high_pct": pl.Float64,
-    "funding_low_pct": pl.Float64,
-    "funding_rate_pct": pl.Float64,  # % per 8h; CoinGlass: the day's close
-    "payload": pl.String,
-}
-FUTURES_LIQUIDATION_SCHEMA = {
-    "liquidation_date": pl.Date,
-    "venue": pl.String,  # the exchange_list the figures are summed over, lower case
-    "symbol": pl.String,
-    "long_liquidation_usd": pl.Float64,
-    "short_liquidation_usd": pl.Float64,
-    "payload": pl.String,
-}
+FUTURES_OI_SCHEMA = FUTURES_OPEN_INTEREST.schema
+FUTURES_FUNDING_SCHEMA = FUTURES_FUNDING.schema
+FUTURES_LIQUIDATION_SCHEMA = FUTURES_LIQUIDATIONS.schema
 AGGREGATE_VENUE = "all"
-
-
-def date_to_ms(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
 def day_chunks(start: date, end: date, max_days: int) -> list[tuple[int, int]]:
@@ -367,48 +293,3 @@ def parse_futures_liquidations(records: list[Any], exchanges: str = DEFAULT_LIQU
                      "payload": _payload(rec)})
     return (pl.DataFrame(rows, schema=FUTURES_LIQUIDATION_SCHEMA, orient="row") if rows
             else pl.DataFrame(schema=FUTURES_LIQUIDATION_SCHEMA))
-
-
-# Replay: the bundled daily series (the ``data`` arrays, oldest first), filtered like the real API.
-FUTURES_REPLAY_FILES = {
-    FUTURES_OI_HISTORY: "futures_open_interest_aggregated_history_BTC_1d.json",
-    FUTURES_FUNDING_HISTORY: "futures_funding_rate_oi_weight_history_BTC_1d.json",
-    FUTURES_LIQUIDATION_HISTORY: "futures_liquidation_aggregated_history_BTC_Binance_1d.json",
-}
-REPLAY_LIQUIDATION_EXCHANGES = {"binance"}
-
-
-def _error(code: str, msg: str) -> httpx.Response:
-    # CoinGlass reports bad parameters with HTTP 200 and a non-zero code.
-    return json_response({"code": code, "msg": msg})
-
-
-def _replay_futures(request: httpx.Request, replay_dir: Path) -> httpx.Response:
-    q = request.url.params
-    path = request.url.path
-    if q.get("symbol") != FUTURES_SYMBOL:
-        return _error("400", f"symbol {q.get('symbol')!r} is not supported (replay holds BTC)")
-    if q.get("interval") != FUTURES_INTERVAL:
-        return _error("400", f"interval {q.get('interval')!r}: the replay dataset holds 1d bars only")
-    if path == FUTURES_LIQUIDATION_HISTORY:
-        wanted = {e.strip().lower() for e in (q.get("exchange_list") or "").split(",") if e.strip()}
-        if not wanted:
-            return _error("400", "exchange_list is required")
-        if wanted != REPLAY_LIQUIDATION_EXCHANGES:
-            return _error("400", f"exchange_list {q.get('exchange_list')!r}: the replay dataset holds Binance only")
-    try:
-        limit = int(q.get("limit", FUTURES_MAX_LIMIT))
-        start = int(q["start_time"]) if "start_time" in q else None
-        end = int(q["end_time"]) if "end_time" in q else None
-    except ValueError:
-        return _error("400", "limit, start_time and end_time must be integers")
-    if not 1 <= limit <= FUTURES_MAX_LIMIT:
-        return _error("400", f"limit must be between 1 and {FUTURES_MAX_LIMIT}")
-    data = json.loads((replay_dir / "coinglass" / FUTURES_REPLAY_FILES[path]).read_text())
-    rows = [r for r in data if (start is None or r["time"] >= start) and (end is None or r["time"] <= end)]
-    # More bars than `limit` in the window: the newest ones, as without a window.
-    return json_response({"code": "0", "msg": "success", "data": rows[-limit:]})
-
-
-for _path in FUTURES_REPLAY_FILES:
-    replay_route(_path)(_replay_futures)

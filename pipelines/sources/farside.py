@@ -26,14 +26,14 @@ from typing import Any
 import httpx
 import polars as pl
 
-from pipelines.sources.coinglass import ETF_FLOW_SCHEMA, TOTAL_ISSUER
+from pipelines.landing.tables import ETF_FLOWS
 from pipelines.sources.http import HttpClient, SourceHTTPError, SourceParseError, declare_rate_limit
-from pipelines.sources.replay import replay_handler
 
 SOURCE = "farside"
 HOST = "farside.co.uk"
 FLOW_TABLE_PATH = "/bitcoin-etf-flow-all-data/"
 FLOW_TABLE_URL = f"https://{HOST}{FLOW_TABLE_PATH}"
+TOTAL_ISSUER = "TOTAL"  # the all-funds total, as CoinGlass's parser names it too
 SUMMARY_ROWS = {"total", "average", "maximum", "minimum"}
 _TICKER = re.compile(r"^[A-Z]{2,6}$")
 _NUMBER = re.compile(r"^\(?-?[0-9][0-9,]*(\.[0-9]+)?\)?$")
@@ -179,12 +179,4 @@ def parse_flow_table(html: str) -> pl.DataFrame:
             )
     if not out:
         raise SourceParseError(SOURCE, FLOW_TABLE_PATH, "flow table has no dated rows", field="rows", value=len(rows))
-    return pl.DataFrame(out, schema=ETF_FLOW_SCHEMA, orient="row").sort("flow_date", "issuer")
-
-
-@replay_handler(HOST)
-def _replay(request: httpx.Request, replay_dir: Path) -> httpx.Response:
-    if request.url.path.rstrip("/") != FLOW_TABLE_PATH.rstrip("/"):
-        return httpx.Response(404, text="Not Found")
-    page = replay_dir / "farside" / "bitcoin-etf-flow-all-data.html"
-    return httpx.Response(200, content=page.read_bytes(), headers={"Content-Type": "text/html; charset=UTF-8"})
+    return pl.DataFrame(out, schema=ETF_FLOWS.schema, orient="row").sort("flow_date", "issuer")

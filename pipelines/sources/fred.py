@@ -33,8 +33,8 @@ from typing import Any
 import httpx
 import polars as pl
 
+from pipelines.landing.tables import MACRO_DAILY_CLOSES
 from pipelines.sources.http import HttpClient, SourceHTTPError, SourceParseError, decode_json, declare_rate_limit
-from pipelines.sources.replay import json_response, replay_handler
 
 SOURCE = "fred"
 CSV_HOST = "fred.stlouisfed.org"
@@ -56,13 +56,7 @@ SERIES: dict[str, str] = {
 }
 
 # One row per observation. ``payload`` is the source's own record (JSON text).
-OBSERVATION_SCHEMA = {
-    "obs_date": pl.Date,
-    "series": pl.Utf8,
-    "symbol": pl.Utf8,
-    "close_value": pl.Float64,
-    "payload": pl.Utf8,
-}
+OBSERVATION_SCHEMA = MACRO_DAILY_CLOSES.schema
 
 # FRED asks for at most 120 requests a minute per key; the CSV host is a web page: be polite on both.
 declare_rate_limit(CSV_HOST, 1.0)
@@ -215,76 +209,3 @@ def parse_observations(observations: list[dict[str, Any]], series_id: str) -> pl
         payload = json.dumps(obs, separators=(",", ":"), sort_keys=True)
         rows.append({"obs_date": day, "series": key, "symbol": series_id, "close_value": value, "payload": payload})
     return _frame(rows)
-
-
-# --- replay -----------------------------------------------------------------------------------------
-
-
-def _replay_rows(replay_dir: Path, series_id: str) -> list[tuple[str, str]] | None:
-    path = replay_dir / "fred" / f"{series_id}.csv"
-    if not series_id.isalnum() or not path.exists():
-        return None
-    lines = path.read_text().strip().splitlines()
-    return [tuple(line.split(",", 1)) for line in lines[1:]]  # type: ignore[misc]
-
-
-def _in_range(day: str, start: str | None, end: str | None) -> bool:
-    return (not start or day >= start) and (not end or day <= end)
-
-
-@replay_handler(CSV_HOST)
-def _replay_csv(request: httpx.Request, replay_dir: Path) -> httpx.Response:
-    if request.url.path != CSV_PATH:
-        return httpx.Response(404, text="Not Found")
-    series_id = request.url.params.get("id", "")
-    rows = _replay_rows(replay_dir, series_id)
-    if rows is None:
-        return httpx.Response(404, text=f"Series {series_id} not found", headers={"Content-Type": "text/plain"})
-    start, end = request.url.params.get("cosd"), request.url.params.get("coed")
-    body = f"observation_date,{series_id}\n" + "".join(f"{d},{v}\n" for d, v in rows if _in_range(d, start, end))
-    return httpx.Response(200, text=body, headers={"Content-Type": "text/csv"})
-
-
-@replay_handler(API_HOST)
-def _replay_api(request: httpx.Request, replay_dir: Path) -> httpx.Response:
-    params = request.url.params
-    if request.url.path != API_PATH:
-        return json_response({"error_code": 404, "error_message": "Not Found"}, 404)
-    if not params.get("api_key"):
-        return json_response(
-            {"error_code": 400, "error_message": "Bad Request.  Variable api_key is not set."}, 400
-        )
-    if params.get("file_type") != "json":
-        return httpx.Response(200, text="<?xml version=\"1.0\" encoding=\"utf-8\" ?><observations/>")
-    series_id = params.get("series_id", "")
-    rows = _replay_rows(replay_dir, series_id)
-    if rows is None:
-        return json_response({"error_code": 400, "error_message": "Bad Request.  The series does not exist."}, 400)
-    start = params.get("observation_start") or "1776-07-04"
-    end = params.get("observation_end") or "9999-12-31"
-    limit = int(params.get("limit") or API_PAGE_LIMIT)
-    offset = int(params.get("offset") or 0)
-    selected = [(d, v) for d, v in rows if _in_range(d, start, end)]
-    if params.get("sort_order") == "desc":
-        selected.reverse()
-    today = date.today().isoformat()
-    page = selected[offset : offset + limit]
-    return json_response(
-        {
-            "realtime_start": today,
-            "realtime_end": today,
-            "observation_start": start,
-            "observation_end": end,
-            "units": "lin",
-            "output_type": 1,
-            "file_type": "json",
-            "order_by": "observation_date",
-            "sort_order": params.get("sort_order") or "asc",
-            "count": len(selected),
-            "offset": offset,
-            "limit": limit,
-            "observations": [
-                {"realtime_start": today, "realtime_end": today, "date": d, "value": v} for d, v in page
-            ],
-        }
-    )

@@ -4,10 +4,11 @@
 * retries with exponential backoff and full jitter on 429, 5xx and connection/timeout errors,
   honouring ``Retry-After`` (seconds or an HTTP date);
 * a per-host rate limit (minimum interval between two requests to the same host);
-* secrets (API keys) redacted from every log line and every error message.
+* secrets (API keys) redacted inside the client: every response is handed on (to the caller, the
+  ``on_response`` hook, logs, errors and the archive) with its body, headers and request URL masked.
 
 The transport decides where requests go: ``httpx.HTTPTransport`` for the real hosts (live) or
-:class:`pipelines.sources.replay.ReplayTransport` for the bundled dataset (replay). Nothing above
+:class:`pipelines.replay.transport.ReplayTransport` for the bundled dataset (replay). Nothing above
 the transport knows which one it talks to.
 """
 
@@ -198,6 +199,23 @@ class HttpClient:
     def _redact(self, text: str) -> str:
         return redact(text, self.secrets)
 
+    def _redacted(self, response: httpx.Response) -> httpx.Response:
+        """The response as every caller, hook, log and archive sees it: no secret in its body, headers or the
+        request's URL and headers (a body or an error envelope may echo the key back)."""
+        secrets = [s for s in self.secrets if s]
+        if not secrets:
+            return response
+        body = response.read()
+        clean = body
+        for secret in secrets:
+            clean = clean.replace(secret.encode(), REDACTED.encode())
+        request = response.request
+        request_headers = {k: self._redact(v) for k, v in request.headers.items()}
+        clean_request = httpx.Request(request.method, self._redact(str(request.url)), headers=request_headers)
+        headers = [(k, self._redact(v)) for k, v in response.headers.items()
+                   if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=headers, content=clean, request=clean_request)
+
     def get(
         self,
         source: str,
@@ -222,9 +240,8 @@ class HttpClient:
                 last_problem = f"{type(exc).__name__}: {self._redact(str(exc)) or 'no detail'}"
                 wait = self.retry.backoff(attempt, self.rng)
             else:
-                log.debug(
-                    "GET %s -> %s (attempt %d)", self._redact(str(response.request.url)), response.status_code, attempt
-                )
+                response = self._redacted(response)
+                log.debug("GET %s -> %s (attempt %d)", response.request.url, response.status_code, attempt)
                 if response.status_code not in RETRY_STATUSES:
                     if self.on_response is not None:
                         shown = {k: self._redact(str(v)) for k, v in clean_params.items()}

@@ -36,8 +36,12 @@ from typing import Any
 import httpx
 import polars as pl
 
+from pipelines.landing.tables import (
+    MINING_BLOCK_REWARDS,
+    MINING_DIFFICULTY_ADJUSTMENTS,
+    MINING_DIFFICULTY_ESTIMATE,
+)
 from pipelines.sources.http import HttpClient, SourceHTTPError, SourceParseError, declare_rate_limit, decode_json
-from pipelines.sources.replay import json_response, replay_handler, replay_now
 
 SOURCE = "mempool"
 HOST = "mempool.space"
@@ -65,36 +69,9 @@ HALVING_INTERVAL = 210_000
 SATS_PER_BTC = 100_000_000
 
 HASHRATE_SCHEMA = {"hashrate_date": pl.Date, "hashrate_hs": pl.Float64, "payload": pl.String}
-ADJUSTMENT_SCHEMA = {
-    "adjustment_date": pl.Date,
-    "adjusted_at": pl.Datetime("us", "UTC"),
-    "height": pl.Int64,
-    "difficulty": pl.Float64,
-    "adjustment_ratio": pl.Float64,
-    "payload": pl.String,
-}
-FEES_SCHEMA = {
-    "reward_date": pl.Date,
-    "avg_height": pl.Int64,
-    "avg_fees_per_block_sats": pl.Float64,
-    "subsidy_per_block_btc": pl.Float64,
-    "fee_buckets": pl.Int64,
-    "price_usd": pl.Float64,
-    "payload": pl.String,
-}
-ESTIMATE_SCHEMA = {
-    "snapshot_date": pl.Date,
-    "server_now_at": pl.Datetime("us", "UTC"),
-    "progress_pct": pl.Float64,
-    "difficulty_change_pct": pl.Float64,
-    "estimated_retarget_at": pl.Datetime("us", "UTC"),
-    "remaining_blocks": pl.Int64,
-    "previous_retarget_pct": pl.Float64,
-    "previous_retarget_at": pl.Datetime("us", "UTC"),
-    "next_retarget_height": pl.Int64,
-    "time_avg_ms": pl.Float64,
-    "payload": pl.String,
-}
+ADJUSTMENT_SCHEMA = MINING_DIFFICULTY_ADJUSTMENTS.schema
+FEES_SCHEMA = MINING_BLOCK_REWARDS.schema
+ESTIMATE_SCHEMA = MINING_DIFFICULTY_ESTIMATE.schema
 
 
 def subsidy_btc(height: int) -> float:
@@ -319,65 +296,3 @@ def parse_difficulty_estimate(payload: Any, snapshot_date: date) -> pl.DataFrame
         "payload": _dump(payload),
     }
     return pl.DataFrame([row], schema=ESTIMATE_SCHEMA, orient="row")
-
-
-# ------------------------------------------------------------------------------------------ replay
-
-_DATASET_FILES = ("hashrates", "difficulty_adjustments", "block_fees", "difficulty_estimates")
-_CACHE: dict[tuple, dict[str, Any]] = {}
-
-
-def _dataset(replay_dir: Path) -> dict[str, Any]:
-    """The bundled files, parsed once per version (keyed by path, size and mtime: edits are picked up)."""
-    base = replay_dir / "mempool"
-    paths = [base / f"{name}.json" for name in _DATASET_FILES]
-    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
-    if key not in _CACHE:
-        _CACHE.clear()
-        _CACHE[key] = {name: json.loads(p.read_text()) for name, p in zip(_DATASET_FILES, paths, strict=True)}
-    return _CACHE[key]
-
-
-def _in_period(ts: float, start: datetime | None, now: datetime) -> bool:
-    return (start is None or ts >= start.timestamp()) and ts <= now.timestamp()
-
-
-@replay_handler(HOST)
-def _replay(request: httpx.Request, replay_dir: Path) -> httpx.Response:
-    """A fake mempool.space answering as of the replay clock. The bundled block-fee history has one
-    bucket per day whatever the period (see pipelines/replay/data/mempool/README.md)."""
-    path = request.url.path
-    data = _dataset(replay_dir)
-    now = replay_now()
-    if path == DIFFICULTY_ESTIMATE:
-        # the latest snapshot the chain state allows: past the dataset's end, the last one (a stalled view)
-        day = now.date().isoformat()
-        known = [d for d in data["difficulty_estimates"] if d <= day]
-        if not known:
-            return httpx.Response(404, text="replay: no chain state before the dataset starts")
-        return json_response(data["difficulty_estimates"][max(known)])
-    parts = path.rstrip("/").split("/")
-    period = parts[-1]
-    base = "/".join(parts[:-1]) + "/{period}"
-    if base not in (HASHRATE, DIFFICULTY_ADJUSTMENTS, BLOCK_FEES):
-        return httpx.Response(404, text=f"Cannot GET {path}")
-    if period not in PERIOD_NAMES:
-        # the real server treats an unknown period like 'all' in SQL but answers 200; be strict in replay
-        return httpx.Response(400, text=f"replay: unknown time period {period!r}")
-    start = period_start(now, period)
-    adjustments = [a for a in data["difficulty_adjustments"] if _in_period(a[0], start, now)]
-    if base == DIFFICULTY_ADJUSTMENTS:
-        return json_response(sorted(adjustments, key=lambda a: -a[1]))
-    if base == BLOCK_FEES:
-        return json_response([r for r in data["block_fees"] if _in_period(r["timestamp"], start, now)])
-    hashrates = [r for r in data["hashrates"] if _in_period(r["timestamp"], start, now)]
-    current = [r for r in data["hashrates"] if r["timestamp"] <= now.timestamp()]
-    current_adj = [a for a in data["difficulty_adjustments"] if a[0] <= now.timestamp()]
-    return json_response(
-        {
-            "hashrates": hashrates,
-            "difficulty": [{"time": t, "height": h, "difficulty": d, "adjustment": a} for t, h, d, a in adjustments],
-            "currentHashrate": current[-1]["avgHashrate"] if current else 0,
-            "currentDifficulty": current_adj[-1][2] if current_adj else 0,
-        }
-    )

@@ -29,9 +29,8 @@ import httpx
 import polars as pl
 
 from pipelines.calendar import trading_days
-from pipelines.sources.fred import OBSERVATION_SCHEMA
+from pipelines.landing.tables import MACRO_DAILY_CLOSES
 from pipelines.sources.http import HttpClient, SourceHTTPError, SourceParseError, declare_rate_limit
-from pipelines.sources.replay import replay_handler
 
 SOURCE = "stooq"
 HOST = "stooq.com"
@@ -77,7 +76,7 @@ def parse_csv(text: str, symbol: str) -> pl.DataFrame:
     key = _series_key(symbol)
     body = text.strip()
     if body == NO_DATA:
-        return pl.DataFrame([], schema=OBSERVATION_SCHEMA, orient="row")
+        return pl.DataFrame([], schema=MACRO_DAILY_CLOSES.schema, orient="row")
     if not body:
         raise SourceParseError(SOURCE, PATH, f"empty body for symbol {symbol}", field="body", value=text)
     reader = csv.reader(io.StringIO(body))
@@ -111,7 +110,7 @@ def parse_csv(text: str, symbol: str) -> pl.DataFrame:
         seen.add(day)
         payload = json.dumps(dict(zip(header, rec, strict=True)), separators=(",", ":"))
         rows.append({"obs_date": day, "series": key, "symbol": symbol, "close_value": close, "payload": payload})
-    return pl.DataFrame(rows, schema=OBSERVATION_SCHEMA, orient="row").sort("obs_date")
+    return pl.DataFrame(rows, schema=MACRO_DAILY_CLOSES.schema, orient="row").sort("obs_date")
 
 
 def fetch_daily(http: HttpClient, symbol: str, start: date, end: date) -> pl.DataFrame:
@@ -124,28 +123,3 @@ def fetch_daily(http: HttpClient, symbol: str, start: date, end: date) -> pl.Dat
             "(unknown symbol?)", field="s", value=symbol,
         )
     return frame
-
-
-@replay_handler(HOST)
-def _replay(request: httpx.Request, replay_dir: Path) -> httpx.Response:
-    if request.url.path.rstrip("/") != PATH.rstrip("/"):
-        return httpx.Response(404, text="Not Found")
-    params = request.url.params
-    symbol = params.get("s", "").lower()
-    name = symbol.lstrip("^")
-    path = replay_dir / "stooq" / f"{name}.csv"
-    no_data = httpx.Response(200, text=NO_DATA, headers={"Content-Type": "text/plain"})
-    if not name or "/" in name or not path.exists() or params.get("i", "d") != "d":
-        return no_data
-    d1, d2 = params.get("d1"), params.get("d2")
-    lines = path.read_text().strip().splitlines()
-    body = [
-        line for line in lines[1:]
-        if (not d1 or line[:10].replace("-", "") >= d1) and (not d2 or line[:10].replace("-", "") <= d2)
-    ]
-    if not body:
-        return no_data
-    text = lines[0] + "\n" + "\n".join(body) + "\n"
-    return httpx.Response(
-        200, text=text, headers={"Content-Type": "text/csv", "Content-Disposition": f"attachment;filename={name}_d.csv"}
-    )
