@@ -89,12 +89,13 @@ class SourcesResource(ConfigurableResource):
         ready = now - timedelta(hours=publication.hour_utc, minutes=publication.minute)
         return ready.date() - timedelta(days=1)
 
-    def snapshot_days(self, window: tuple[date, date], endpoint: str) -> tuple[list[date], str]:
+    def snapshot_days(self, window: tuple[date, date], endpoint: str,
+                      now: datetime | None = None) -> tuple[list[date], str]:
         """The days of ``window`` a current-state ``endpoint`` can be snapshotted for, and why not the others."""
         start, end = window
         days = [start + timedelta(days=i) for i in range((end - start).days)]
         if self.mode == "live":
-            just_closed = datetime.now(tz=UTC).date() - timedelta(days=1)
+            just_closed = (now or datetime.now(tz=UTC)).date() - timedelta(days=1)
             return [d for d in days if d == just_closed], (
                 f"live: the server serves only the current state, so only {just_closed} (closed at 00:00 UTC "
                 "today) can be snapshotted by this run")

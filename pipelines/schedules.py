@@ -15,7 +15,7 @@ from dagster import (
     define_asset_job,
 )
 
-from pipelines.landing.tables import DEFAULT_PUBLICATION, Publication, publication_by_group  # noqa: F401
+from pipelines.landing.tables import DEFAULT_PUBLICATION, publication_by_group  # noqa: F401  (sensors import it from here)
 from pipelines.settings import load_settings
 
 

@@ -8,7 +8,7 @@ import pytest
 from pipelines.settings import REPLAY_DATA_DIR
 from pipelines.sources import binance_spot
 from pipelines.sources.http import HttpClient, SourceHTTPError, SourceParseError
-from pipelines.sources.replay import ReplayTransport
+from pipelines.replay.transport import ReplayTransport
 
 CANDLE = [1770249600000, "73019.70", "73100.00", "60200.00", "62702.10", "1234.5", 1770335999999, "77400000.0", 10, "0", "0", "0"]
 

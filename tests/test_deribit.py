@@ -12,7 +12,8 @@ from pipelines.options_math import black76_delta, snapshot_readings
 from pipelines.settings import REPLAY_DATA_DIR
 from pipelines.sources import deribit
 from pipelines.sources.http import HttpClient, RetryPolicy, SourceError, SourceHTTPError, SourceParseError
-from pipelines.sources.replay import ReplayTransport, replay_clock
+from pipelines.replay.clock import as_of as replay_clock
+from pipelines.replay.transport import ReplayTransport
 
 US = 1770336000000000  # 2026-02-06 00:00 UTC in µs
 

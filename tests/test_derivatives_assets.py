@@ -9,14 +9,16 @@ import pytest
 from dagster import AssetCheckSeverity, DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
-from pipelines.assets import derivatives as d
+from pipelines.ingest import cross_source
+from pipelines.ingest import derivatives as d
+from pipelines.landing.tables import FUTURES_FUNDING, FUTURES_LIQUIDATIONS, FUTURES_OPEN_INTEREST
 from pipelines.resources import SourcesResource
 from pipelines.settings import REPLAY_DATA_DIR
 
 START, END = "2026-01-20", "2026-02-10"  # a 22-day window (one request window per source)
 ASSETS = [d.raw_futures_open_interest, d.raw_futures_funding, d.raw_futures_liquidations]
 CHECKS = [d.raw_futures_open_interest_gx, d.raw_futures_funding_gx, d.raw_futures_liquidations_gx,
-          d.raw_futures_funding_cross_source, d.raw_futures_open_interest_cross_source]
+          cross_source.raw_futures_funding_cross_source, cross_source.raw_futures_open_interest_cross_source]
 
 
 @pytest.fixture
@@ -66,15 +68,15 @@ def failure_message(result) -> str:
 
 
 def test_plan_sources():
-    assert d.plan_sources("auto", False, d.OI_TABLE) == ["binance", "bybit"]
-    assert d.plan_sources("auto", True, d.FUNDING_TABLE) == ["coinglass", "binance", "bybit"]
-    assert d.plan_sources("coinglass", True, d.OI_TABLE) == ["coinglass"]
-    assert d.plan_sources("auto", False, d.LIQUIDATION_TABLE) == []
-    assert d.plan_sources("auto", True, d.LIQUIDATION_TABLE) == ["coinglass"]
+    assert d.plan_sources("auto", False, FUTURES_OPEN_INTEREST) == ["exchanges"]
+    assert d.plan_sources("auto", True, FUTURES_FUNDING) == ["coinglass", "exchanges"]
+    assert d.plan_sources("coinglass", True, FUTURES_OPEN_INTEREST) == ["coinglass"]
+    assert d.plan_sources("auto", False, FUTURES_LIQUIDATIONS) == []
+    assert d.plan_sources("auto", True, FUTURES_LIQUIDATIONS) == ["coinglass"]
     with pytest.raises(ValueError, match="keyless liquidation"):
-        d.plan_sources("exchanges", False, d.LIQUIDATION_TABLE)
+        d.plan_sources("exchanges", False, FUTURES_LIQUIDATIONS)
     with pytest.raises(ValueError, match="must be one of"):
-        d.plan_sources("okx", False, d.OI_TABLE)
+        d.plan_sources("okx", False, FUTURES_OPEN_INTEREST)
 
 
 def test_keyless_run_lands_both_venues_and_skips_liquidations(tmp_path, replay_copy, monkeypatch):
@@ -192,7 +194,7 @@ def test_derivatives_assets_in_the_code_location():
     from pipelines.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    for table in (d.OI_TABLE, d.FUNDING_TABLE, d.LIQUIDATION_TABLE):
+    for table in (FUTURES_OPEN_INTEREST.name, FUTURES_FUNDING.name, FUTURES_LIQUIDATIONS.name):
         node = graph.get(AssetKey(["raw", table]))
         assert node.partitions_def is not None and node.backfill_policy.max_partitions_per_run is None
         assert node.group_name == "derivatives"

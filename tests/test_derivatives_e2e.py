@@ -13,7 +13,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
-from pipelines.assets import btc_price, derivatives
+from pipelines.ingest import btc_price, derivatives
 from pipelines.resources import SourcesResource
 from pipelines.settings import DBT_PROJECT_DIR, REPLAY_DATA_DIR
 

@@ -10,7 +10,7 @@ import pytest
 from pipelines.settings import REPLAY_DATA_DIR
 from pipelines.sources import binance_futures, bybit, coinglass
 from pipelines.sources.http import HttpClient, RetryPolicy, SourceError, SourceHTTPError, SourceParseError
-from pipelines.sources.replay import ReplayTransport
+from pipelines.replay.transport import ReplayTransport
 
 FEB5 = date(2026, 2, 5)
 

@@ -7,7 +7,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
-from pipelines.assets.etf_flows import raw_etf_flows, raw_etf_flows_gx
+from pipelines.ingest.etf_flows import raw_etf_flows, raw_etf_flows_gx
 from pipelines.resources import SourcesResource
 from pipelines.settings import REPLAY_DATA_DIR
 

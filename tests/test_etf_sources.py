@@ -9,7 +9,7 @@ import pytest
 from pipelines.settings import REPLAY_DATA_DIR
 from pipelines.sources import coinglass, farside
 from pipelines.sources.http import HttpClient, SourceError, SourceHTTPError, SourceParseError
-from pipelines.sources.replay import ReplayTransport
+from pipelines.replay.transport import ReplayTransport
 
 # ---- Farside ------------------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ import pytest
 from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
-from pipelines.assets import macro
+from pipelines.ingest import macro
+from pipelines.landing.tables import MACRO_DAILY_CLOSES
 from pipelines.resources import SourcesResource
 from pipelines.settings import REPLAY_DATA_DIR
 
@@ -108,10 +109,10 @@ def test_a_truncated_series_is_refused_and_the_loaded_closes_kept(loaded: Path, 
 
 def make_table(db: Path, rows: list[tuple[str, str, float]]) -> DuckDBResource:
     with duckdb.connect(str(db)) as con:
-        con.execute(macro.DDL)
+        con.execute(MACRO_DAILY_CLOSES.ddl)
         for day, series, value in rows:
             con.execute(
-                f"insert into raw.{macro.TABLE} values (?, ?, 'X', ?, 'fred', '/e', '{{}}', 'p', ?, ?, now(), 'r')",
+                f"insert into raw.{MACRO_DAILY_CLOSES.name} values (?, ?, 'X', ?, 'fred', '/e', '{{}}', 'p', ?, ?, now(), 'r', false)",
                 [day, series, value, day, day],
             )
     return DuckDBResource(database=str(db))

@@ -11,7 +11,7 @@ import pytest
 from pipelines.settings import REPLAY_DATA_DIR
 from pipelines.sources import fred, stooq
 from pipelines.sources.http import HttpClient, SourceHTTPError, SourceParseError
-from pipelines.sources.replay import ReplayTransport
+from pipelines.replay.transport import ReplayTransport
 
 
 @pytest.fixture()

@@ -1,6 +1,6 @@
 """The raw mining assets over replay: one request window, blocking GX checks, malformed payloads keep the last good data."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
@@ -8,10 +8,11 @@ import pytest
 from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
-from pipelines.assets import mining
+from pipelines.ingest import mining
 from pipelines.resources import SourcesResource
 from pipelines.settings import REPLAY_DATA_DIR
-from pipelines.sources import mempool, replay
+from pipelines.replay import transport
+from pipelines.sources import mempool
 
 ASSETS = [
     mining.raw_mining_hashrate,
@@ -88,12 +89,17 @@ def test_retargets_of_the_window_only(tmp_path):
     assert got == [(date(2026, 1, 8), 931392, -1.2), (date(2026, 1, 22), 933408, -3.28), (date(2026, 2, 7), 935424, -11.16)]
 
 
-def test_live_estimate_only_snapshots_today():
-    assert mining.snapshot_days((date(2026, 2, 1), date(2026, 2, 4)), "live", date(2026, 2, 3)) == [date(2026, 2, 3)]
+def test_live_estimate_only_snapshots_the_day_just_closed_and_replay_only_days_it_has():
+    live = SourcesResource(mode="live")
+    now = datetime(2026, 2, 3, 0, 20, tzinfo=UTC)
     # the schedule's run for 2026-02-02 just after midnight snapshots the state at that day's close
-    assert mining.snapshot_days((date(2026, 2, 2), date(2026, 2, 3)), "live", date(2026, 2, 3)) == [date(2026, 2, 2)]
-    assert mining.snapshot_days((date(2026, 2, 1), date(2026, 2, 2)), "live", date(2026, 2, 3)) == []
-    assert len(mining.snapshot_days((date(2026, 2, 1), date(2026, 2, 4)), "replay", date(2026, 11, 1))) == 3
+    assert live.snapshot_days((date(2026, 2, 1), date(2026, 2, 4)), "mempool_estimate", now)[0] == [date(2026, 2, 2)]
+    assert live.snapshot_days((date(2026, 2, 1), date(2026, 2, 2)), "mempool_estimate", now)[0] == []
+    replay = SourcesResource(mode="replay", replay_dir=str(REPLAY_DATA_DIR))
+    assert len(replay.snapshot_days((date(2026, 2, 1), date(2026, 2, 4)), "mempool_estimate", now)[0]) == 3
+    # the bundled snapshots end on 2026-02-12: no later day gets a row carrying that state
+    days, why = replay.snapshot_days((date(2026, 2, 10), date(2026, 3, 1)), "mempool_estimate", now)
+    assert days == [date(2026, 2, 10), date(2026, 2, 11), date(2026, 2, 12)] and "2026-02-12" in why
 
 
 @pytest.mark.parametrize(
@@ -109,14 +115,14 @@ def test_malformed_payload_fails_clearly_and_keeps_the_last_good_rows(tmp_path, 
     selection = [mining.raw_mining_hashrate, mining.raw_mining_hashrate_gx]
     assert run(db, selection, "2026-02-05").success
     good = query(db, "select * exclude (ingested_at, run_id) from raw.mining_hashrate")
-    real = replay._HANDLERS[mempool.HOST]
+    real = transport.servers()[mempool.HOST]
 
-    def broken(request: httpx.Request, replay_dir: Path) -> httpx.Response:
-        response = real(request, replay_dir)
+    def broken(request: httpx.Request, data) -> httpx.Response:
+        response = real(request, data)
         return httpx.Response(response.status_code, content=breakage(response.text).encode(),
                               headers={"Content-Type": "application/json"})
 
-    monkeypatch.setitem(replay._HANDLERS, mempool.HOST, broken)
+    monkeypatch.setitem(transport._SERVERS, mempool.HOST, broken)
     result = run(db, selection, "2026-02-05")
     assert not result.success
     message = failure_message(result)

@@ -9,7 +9,8 @@ import pytest
 from pipelines.settings import REPLAY_DATA_DIR
 from pipelines.sources import mempool
 from pipelines.sources.http import HttpClient, RetryPolicy, SourceHTTPError, SourceParseError
-from pipelines.sources.replay import ReplayTransport, replay_clock
+from pipelines.replay.clock import as_of as replay_clock
+from pipelines.replay.transport import ReplayTransport
 
 HASHRATE_EP = "/api/v1/mining/hashrate/1m"
 # Real shape of GET /api/v1/mining/hashrate/{period} (values of 2026-02-04/05 and the 2026-01-22 retarget).

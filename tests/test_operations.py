@@ -18,7 +18,7 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
-from pipelines.assets.etf_flows import raw_etf_flows, raw_etf_flows_gx
+from pipelines.ingest.etf_flows import raw_etf_flows, raw_etf_flows_gx
 from pipelines.definitions import defs
 from pipelines.resources import SourcesResource
 from pipelines.settings import REPLAY_DATA_DIR
@@ -114,16 +114,16 @@ def test_failed_blocking_check_alert_names_the_check(tmp_path, monkeypatch):
     with DagsterInstance.ephemeral() as instance:
         assert materialize([raw_etf_flows, raw_etf_flows_gx], partition_key="2026-02-05", resources=resources, instance=instance).success
         # the next day's load lands a duplicate (day, issuer) row: the blocking GX check fails the run
-        from pipelines.assets import etf_flows as mod
+        from pipelines.sources import farside as mod
 
-        real = mod.fetch_etf_flows
+        real = mod.parse_flow_table
 
         def with_duplicate(*args, **kwargs):
-            frame, used, endpoint, notes = real(*args, **kwargs)
+            frame = real(*args, **kwargs)
             extra = frame.filter((frame["flow_date"].cast(str) == "2026-02-06") & (frame["issuer"] == "IBIT"))
-            return frame.vstack(extra), used, endpoint, notes
+            return frame.vstack(extra)
 
-        monkeypatch.setattr(mod, "fetch_etf_flows", with_duplicate)
+        monkeypatch.setattr(mod, "parse_flow_table", with_duplicate)
         result = materialize([raw_etf_flows, raw_etf_flows_gx], partition_key="2026-02-06", resources=resources,
                              instance=instance, raise_on_error=False)
         assert not result.success

@@ -13,7 +13,7 @@ import pytest
 from dagster import materialize
 from dagster_duckdb import DuckDBResource
 
-from pipelines.assets import options
+from pipelines.ingest import options
 from pipelines.quality import run_suite
 from pipelines.resources import SourcesResource
 from pipelines.settings import REPLAY_DATA_DIR
@@ -26,11 +26,12 @@ def _replay_copy(dst: Path) -> Path:
 
 def test_snapshot_days_live_only_the_day_just_closed(tmp_path):
     now = datetime(2026, 2, 6, 0, 5, tzinfo=UTC)
-    days, why = options.snapshot_days((date(2026, 1, 1), date(2026, 2, 6)), "live", REPLAY_DATA_DIR, now)
-    assert days == [date(2026, 2, 5)] and "only the current chain" in why
-    days, _ = options.snapshot_days((date(2026, 1, 1), date(2026, 2, 1)), "live", REPLAY_DATA_DIR, now)
+    live, replay = SourcesResource(mode="live"), SourcesResource(mode="replay", replay_dir=str(REPLAY_DATA_DIR))
+    days, why = live.snapshot_days((date(2026, 1, 1), date(2026, 2, 6)), "deribit_chain", now)
+    assert days == [date(2026, 2, 5)] and "only the current state" in why
+    days, _ = live.snapshot_days((date(2026, 1, 1), date(2026, 2, 1)), "deribit_chain", now)
     assert days == []  # a backfill of past days gets DVOL only, no made-up chain
-    days, why = options.snapshot_days((date(2025, 10, 30), date(2025, 11, 3)), "replay", REPLAY_DATA_DIR, now)
+    days, why = replay.snapshot_days((date(2025, 10, 30), date(2025, 11, 3)), "deribit_chain", now)
     assert days == [date(2025, 11, 1), date(2025, 11, 2)] and "2025-11-01" in why
 
 
@@ -218,7 +219,7 @@ def test_options_assets_in_the_code_location():
     with DagsterInstance.ephemeral() as instance:
         requests = sched.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=tick)).run_requests
     assert [r.partition_key for r in requests] == ["2026-02-05"]
-    days, _ = options.snapshot_days((date(2026, 2, 5), date(2026, 2, 6)), "live", REPLAY_DATA_DIR, tick)
+    days, _ = SourcesResource(mode="live").snapshot_days((date(2026, 2, 5), date(2026, 2, 6)), "deribit_chain", tick)
     assert days == [date(2026, 2, 5)]
 
 

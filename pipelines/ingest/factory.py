@@ -73,6 +73,7 @@ class RawAsset:
     config: type[Config] = NoConfig
     snapshot: str | None = None  # a current-state endpoint: only the days it can be snapshotted for are landed
     not_empty: bool = True  # False: an empty table passes with a note (e.g. liquidations without a key)
+    empty_note: str = "nothing to validate"
 
 
 def _window(context: AssetExecutionContext) -> tuple[date, date]:
@@ -99,6 +100,7 @@ def _materialize(spec: RawAsset, context: AssetExecutionContext, config: Config,
     table = spec.table
     window = sources.check_window(table, _window(context))  # before anything is fetched
     days: list[date] = []
+    reason = None
     if spec.snapshot:
         days, why = sources.snapshot_days(window, spec.snapshot)
         context.log.info(f"raw.{table.name}: {len(days)} day(s) to snapshot ({why})")
@@ -106,12 +108,15 @@ def _materialize(spec: RawAsset, context: AssetExecutionContext, config: Config,
             with duckdb.get_connection() as con:
                 ensure_table(con, table)
             return MaterializeResult(metadata={"mode": sources.mode, "rows": 0, "snapshots": 0, "no_snapshot_reason": why})
+        reason = why
         window = (days[0], date.fromordinal(days[-1].toordinal() + 1))  # replace only the days snapshotted
     with sources.http() as http, duckdb.get_connection() as con:
         fetch = Fetch(http, sources.settings(), window, config, context.log, sources, days)
         landed = land(con, http, table, window, lambda: spec.fetch(fetch), run_id=context.run.run_id,
                       published_until=sources.published_until(table.publication), log=context.log)
     metadata = standard_metadata(landed, fetch, sources.mode)
+    if reason is not None:
+        metadata["no_snapshot_reason"] = reason
     if spec.metadata is not None:
         metadata.update(spec.metadata(landed, fetch))
     return MaterializeResult(metadata=metadata)
@@ -137,7 +142,7 @@ def _check(spec: RawAsset, duckdb: DuckDBResource) -> AssetCheckResult:
         rows = con.sql(spec.records_sql.format(table=table.name)).df()
         extra = spec.extra_batches(con) if spec.extra_batches else []
     if not spec.not_empty and rows.empty:
-        return AssetCheckResult(passed=True, description=f"raw.{table.name} is empty: nothing to validate",
+        return AssetCheckResult(passed=True, description=f"raw.{table.name} is empty: {spec.empty_note}",
                                 metadata={"rows_validated": 0})
     records = ("records", rows, [*_standard_expectations(table, spec.not_empty), *spec.expectations()])
     return run_suite(f"raw_{table.name}", [records, *extra])

@@ -193,10 +193,11 @@ def land(con: duckdb.DuckDBPyConnection, http, table: RawTable, window: tuple[da
     schema = {c.name: c.dtype for c in table.all_columns}
     frame = pl.concat(tagged, how="vertical") if tagged else pl.DataFrame(schema=schema)
     sources = sorted({p.source for p in parts}) if table.scope == "source" else None
-    refuse_shrinking(con, table, window, frame, sources)
+    endpoints = {p.source: p.endpoint for p in parts}
+    refuse_shrinking(con, table, window, frame, sources, endpoints)
     expected = expected_days(table, window, published_until)
     if parts or table.scope != "source":
-        missing_days_error(table, window, frame, expected, [p.source for p in parts])
+        missing_days_error(table, window, frame, expected, endpoints)
     inserted = replace_window(con, table, frame, window, sources)
     if log is not None:
         log.info(f"raw.{table.name}: replaced {window[0]}..{window[1]} with {inserted} rows from "

@@ -53,15 +53,15 @@ def expected_days(table: RawTable, window: tuple[date, date], published_until: d
 
 
 def missing_days_error(table: RawTable, window: tuple[date, date], frame: pl.DataFrame, expected: list[date],
-                       sources: list[str]) -> None:
+                       endpoints: dict[str, str]) -> None:
     """Refuse an answer with no row for a day the source should have published (named in the error)."""
     have = set(frame[table.date_column].to_list())
     missing = [d for d in expected if d not in have]
     if missing:
         shown = ", ".join(str(d) for d in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise SourceError(
-            ",".join(sources) or "-", f"raw.{table.name}",
-            f"no row for {len(missing)} day(s) the source should have published in {window[0]}..{window[1]}: "
+            ",".join(endpoints) or "-", ",".join(dict.fromkeys(endpoints.values())) or f"raw.{table.name}",
+            f"raw.{table.name} has no row for {len(missing)} day(s) the source should have published in {window[0]}..{window[1]}: "
             f"{shown}; nothing stored (not yet published, or a partial answer?)",
             field=table.date_column, value=[str(d) for d in missing[:5]],
         )
@@ -73,7 +73,7 @@ def _exists(con: duckdb.DuckDBPyConnection, table: RawTable) -> bool:
 
 
 def refuse_shrinking(con: duckdb.DuckDBPyConnection, table: RawTable, window: tuple[date, date],
-                     frame: pl.DataFrame, sources: list[str] | None) -> None:
+                     frame: pl.DataFrame, sources: list[str] | None, endpoints: dict[str, str]) -> None:
     """An answer that lacks keys already loaded for the window is partial (truncated, not yet published, an
     outage): replacing would lose good data, so the load is refused whole. ``sources``: only their rows count."""
     if not _exists(con, table):
@@ -88,9 +88,11 @@ def refuse_shrinking(con: duckdb.DuckDBPyConnection, table: RawTable, window: tu
     missing = sorted(set(loaded) - got, key=lambda r: tuple(str(v) for v in r))
     if missing:
         first = dict(zip(key, missing[0], strict=True))
+        source = str(first.get("source") or next(iter(endpoints), "-"))
+        what = "day(s)" if key == [dc] else f"({', '.join(key)})"
         raise SourceError(
-            str(first.get("source", frame["source"][0] if frame.height else "-")), f"raw.{table.name}",
-            f"the answer lacks {len(missing)} ({', '.join(key)}) already loaded for {window[0]}..{window[1]}; "
+            source, endpoints.get(source, f"raw.{table.name}"),
+            f"the response lacks {len(missing)} {what} already loaded for {window[0]}..{window[1]}; "
             "keeping the loaded data (partial or truncated answer?)",
             field=":".join(key), value=[":".join(str(v) for v in r) for r in missing[:5]],
         )

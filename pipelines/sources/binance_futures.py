@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import httpx
 import polars as pl
 
 from pipelines.landing.tables import FUTURES_FUNDING, FUTURES_OPEN_INTEREST
-from pipelines.sources.timeutil import DAY_MS, date_to_ms
+from pipelines.sources.fields import DAY_MS, date_to_ms, exchange_funding_row, number
 from pipelines.sources.http import HttpClient, SourceHTTPError, SourceParseError, declare_rate_limit, decode_json
 
 SOURCE = "binance"
@@ -109,15 +107,7 @@ def _ms(endpoint: str, value: Any, field: str) -> datetime:
 
 
 def _decimal(endpoint: str, rec: dict[str, Any], key: str, where: str) -> float:
-    if key not in rec:
-        raise SourceParseError(SOURCE, endpoint, f"{where}: missing field", field=key, value=None)
-    value = rec[key]
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise SourceParseError(SOURCE, endpoint, f"{where}: not a number", field=key, value=value)
-    try:
-        return float(value)
-    except ValueError:
-        raise SourceParseError(SOURCE, endpoint, f"{where}: not a number", field=key, value=value) from None
+    return number(SOURCE, endpoint, rec, key, where)  # type: ignore[return-value]
 
 
 def _objects(endpoint: str, records: Any) -> list[dict[str, Any]]:
@@ -138,9 +128,7 @@ def parse_funding(records: list[Any]) -> pl.DataFrame:
     for rec in _objects(ep, records):
         at = _ms(ep, rec.get("fundingTime"), "fundingTime")
         pct = _decimal(ep, rec, "fundingRate", f"funding at {at:%Y-%m-%d %H:%M}") * 100
-        rows.append({"funding_date": at.date(), "funding_time": at, "venue": VENUE, "symbol": SYMBOL,
-                     "funding_open_pct": None, "funding_high_pct": None, "funding_low_pct": None,
-                     "funding_rate_pct": pct, "payload": json.dumps(rec, separators=(",", ":"), sort_keys=True)})
+        rows.append(exchange_funding_row(at, VENUE, SYMBOL, pct, rec))
     df = (pl.DataFrame(rows, schema=FUTURES_FUNDING.schema, orient="row") if rows
           else pl.DataFrame(schema=FUTURES_FUNDING.schema))
     dupes = df.filter(pl.col("funding_time").is_duplicated())

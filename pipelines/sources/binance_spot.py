@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
-import httpx
 import polars as pl
 
 from pipelines.landing.tables import BTC_PRICE
-from pipelines.sources.timeutil import DAY_MS
+from pipelines.sources.fields import DAY_MS
 from pipelines.sources.http import HttpClient, SourceHTTPError, SourceParseError, declare_rate_limit, decode_json
 
 SOURCE = "binance"

@@ -18,17 +18,14 @@ HTTP 200. Numbers and timestamps (ms) are strings. Lists come newest first.
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import httpx
 import polars as pl
 
 from pipelines.landing.tables import FUTURES_FUNDING, FUTURES_OPEN_INTEREST
-from pipelines.sources.timeutil import DAY_MS, date_to_ms
+from pipelines.sources.fields import DAY_MS, date_to_ms, exchange_funding_row, number
 from pipelines.sources.http import HttpClient, SourceError, SourceHTTPError, SourceParseError, declare_rate_limit, decode_json
 
 SOURCE = "bybit"
@@ -104,15 +101,7 @@ def _int_ms(endpoint: str, rec: Any, key: str) -> int:
 
 
 def _decimal(endpoint: str, rec: dict[str, Any], key: str, where: str) -> float:
-    value = rec.get(key)
-    if key not in rec:
-        raise SourceParseError(SOURCE, endpoint, f"{where}: missing field", field=key, value=None)
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise SourceParseError(SOURCE, endpoint, f"{where}: not a number", field=key, value=value)
-    try:
-        return float(value)
-    except ValueError:
-        raise SourceParseError(SOURCE, endpoint, f"{where}: not a number", field=key, value=value) from None
+    return number(SOURCE, endpoint, rec, key, where)  # type: ignore[return-value]
 
 
 def _at(endpoint: str, rec: Any, key: str, i: int) -> datetime:
@@ -129,9 +118,7 @@ def parse_funding(records: list[Any]) -> pl.DataFrame:
         if rec.get("symbol") != SYMBOL:
             raise SourceParseError(SOURCE, ep, f"record {i}: unexpected symbol", field="symbol", value=rec.get("symbol"))
         pct = _decimal(ep, rec, "fundingRate", f"funding at {at:%Y-%m-%d %H:%M}") * 100
-        rows.append({"funding_date": at.date(), "funding_time": at, "venue": VENUE, "symbol": SYMBOL,
-                     "funding_open_pct": None, "funding_high_pct": None, "funding_low_pct": None,
-                     "funding_rate_pct": pct, "payload": json.dumps(rec, separators=(",", ":"), sort_keys=True)})
+        rows.append(exchange_funding_row(at, VENUE, SYMBOL, pct, rec))
     df = (pl.DataFrame(rows, schema=FUTURES_FUNDING.schema, orient="row") if rows
           else pl.DataFrame(schema=FUTURES_FUNDING.schema))
     if df.filter(pl.col("funding_time").is_duplicated()).height:

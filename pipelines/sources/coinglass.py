@@ -14,16 +14,13 @@ Endpoints used here:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
-import httpx
 import polars as pl
 
 from pipelines.landing.tables import ETF_FLOWS, FUTURES_FUNDING, FUTURES_LIQUIDATIONS, FUTURES_OPEN_INTEREST
-from pipelines.sources.timeutil import DAY_MS, date_to_ms
+from pipelines.sources.fields import DAY_MS, date_to_ms, number
 from pipelines.sources.http import (
     HttpClient,
     SourceError,
@@ -99,17 +96,7 @@ def ms_to_date(endpoint: str, value: Any, field: str = "timestamp") -> date:
 
 
 def _number_or_null(endpoint: str, record: dict[str, Any], key: str, where: str) -> float | None:
-    if key not in record:
-        raise SourceParseError(SOURCE, endpoint, f"{where}: missing field", field=key, value=None)
-    value = record[key]
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise SourceParseError(SOURCE, endpoint, f"{where}: not a number", field=key, value=value)
-    try:
-        return float(value)
-    except ValueError:
-        raise SourceParseError(SOURCE, endpoint, f"{where}: not a number", field=key, value=value) from None
+    return number(SOURCE, endpoint, record, key, where, nullable=True)
 
 
 def parse_etf_flow_history(records: list[Any]) -> pl.DataFrame:

@@ -27,18 +27,15 @@ derived there (see pipelines/replay/data/deribit/README.md).
 from __future__ import annotations
 
 import calendar
-import functools
 import json
 import math
 import re
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, date, datetime
 from typing import Any
 
-import httpx
 import polars as pl
 
-from pipelines.options_math import black76_delta, black76_price, d1
+from pipelines.options_math import black76_delta
 from pipelines.landing.tables import DERIBIT_DVOL, DERIBIT_OPTION_CHAIN
 from pipelines.sources.http import (
     HttpClient,

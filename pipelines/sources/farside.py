@@ -20,10 +20,8 @@ import json
 import re
 from datetime import date, datetime
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
-import httpx
 import polars as pl
 
 from pipelines.landing.tables import ETF_FLOWS

@@ -27,10 +27,8 @@ import csv
 import io
 import json
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-import httpx
 import polars as pl
 
 from pipelines.landing.tables import MACRO_DAILY_CLOSES

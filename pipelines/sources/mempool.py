@@ -30,10 +30,8 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import httpx
 import polars as pl
 
 from pipelines.landing.tables import (

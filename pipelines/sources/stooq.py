@@ -22,10 +22,8 @@ import csv
 import io
 import json
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
-import httpx
 import polars as pl
 
 from pipelines.calendar import trading_days

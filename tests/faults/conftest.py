@@ -20,8 +20,10 @@ READ_TIMEOUT_S = 2.0  # generous for a loaded 2-core machine; the hung-connectio
 
 
 @pytest.fixture
-def server() -> Iterator[FaultServer]:
+def server(monkeypatch) -> Iterator[FaultServer]:
+    """The loopback server, with BTC_SIGNALS_LIVE_REDIRECTS sending every source host to it."""
     srv = FaultServer().start()
+    monkeypatch.setenv("BTC_SIGNALS_LIVE_REDIRECTS", srv.redirects_env)
     try:
         yield srv
     finally:

@@ -9,8 +9,8 @@ from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
 import pipelines.resources as resources
-from pipelines.assets.btc_price import raw_btc_price_daily, raw_btc_price_daily_gx
-from pipelines.assets.etf_flows import raw_etf_flows, raw_etf_flows_gx
+from pipelines.ingest.btc_price import raw_btc_price_daily, raw_btc_price_daily_gx
+from pipelines.ingest.etf_flows import raw_etf_flows, raw_etf_flows_gx
 
 from .server import FaultServer
 
@@ -18,7 +18,9 @@ FAKE_KEY = "cg-fake-0123456789abcdef"
 
 
 def live(server: FaultServer) -> resources.SourcesResource:
-    return resources.SourcesResource(mode="live", redirects=server.redirects)
+    """Live mode; the ``server`` fixture's BTC_SIGNALS_LIVE_REDIRECTS sends every host to ``server``."""
+    assert server.redirects_env, "no host to redirect"
+    return resources.SourcesResource(mode="live")
 
 
 def range_tags(start: str, end: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ waits (bounded); if it is not killed within that time it exits with status 3, wh
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
-from pipelines.assets.etf_flows import raw_etf_flows
+from pipelines.ingest.etf_flows import raw_etf_flows
 from pipelines.resources import SourcesResource
 from pipelines.sources import binance_spot, coinglass, farside
 
@@ -62,12 +63,13 @@ def main(db: str, base_url: str, partition: str, point: str, marker: str) -> int
 
     DuckDBResource.get_connection = get_connection
     hosts = [coinglass.HOST, farside.HOST, *binance_spot.HOSTS]
+    os.environ["BTC_SIGNALS_LIVE_REDIRECTS"] = ",".join(f"{h}={base_url}" for h in hosts)
     result = materialize(
         [raw_etf_flows],
         partition_key=partition,
         resources={
             "duckdb": DuckDBResource(database=db),
-            "sources": SourcesResource(mode="live", redirects={h: base_url for h in hosts}),
+            "sources": SourcesResource(mode="live"),
         },
         run_config={"ops": {"raw__etf_flows": {"config": {"source": "coinglass"}}}},
         instance=DagsterInstance.ephemeral(),

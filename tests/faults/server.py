@@ -1,12 +1,14 @@
-"""A real HTTP server on 127.0.0.1 that plays CoinGlass, Farside and Binance, with scriptable faults.
+"""A real HTTP server on 127.0.0.1 that plays every source host, with scriptable faults.
 
 Normal answers come from the bundled replay dataset (``pipelines/replay/data/``) through the very
-replay handlers the sources register (so the klines endpoint honours ``symbol``, ``interval``,
-``startTime``, ``endTime`` and ``limit`` exactly like ``binance_spot._replay``, and CoinGlass answers
-401 without a ``CG-API-KEY`` header). The pipeline reaches it in live mode through
-``SourcesResource(mode="live", redirects=...)``, i.e. over a real socket with the live HTTP stack.
+replay servers of pipelines/replay/ (so the klines endpoint honours ``symbol``, ``interval``,
+``startTime``, ``endTime`` and ``limit`` exactly like the replay, and CoinGlass answers 401 without a
+``CG-API-KEY`` header). The pipeline reaches it in live mode through ``BTC_SIGNALS_LIVE_REDIRECTS``
+(:attr:`FaultServer.redirects_env`), i.e. over a real socket with the live HTTP stack — the same
+mechanism an operator uses from ``btc-signals run`` or ``dagster dev``.
 
-Each route (``coinglass``, ``farside``, ``binance``) has a queue of faults consumed one per request,
+Named routes (``coinglass``, ``farside``, ``binance``, ``fred``, ``stooq``) and every other host (route =
+the host) have a queue of faults consumed one per request,
 then an optional fault applied to every later request, then the normal answer::
 
     server.script("coinglass", RetryAfter(7))          # first request: 429 Retry-After: 7, then normal
@@ -32,15 +34,21 @@ from typing import Any
 
 import httpx
 
+from pipelines.replay.transport import registered_hosts, serve
 from pipelines.settings import REPLAY_DATA_DIR
-from pipelines.sources import binance_spot, coinglass, farside
-from pipelines.sources.replay import _HANDLERS, registered_hosts
+from pipelines.sources import binance_spot, coinglass, farside, fred, stooq
 
-# path -> (route name, the real host whose replay handler answers it)
+# path -> (route name, the real host whose replay server answers it); other paths: route = X-Forwarded-Host
 ROUTES: dict[str, tuple[str, str]] = {
     coinglass.ETF_FLOW_HISTORY: ("coinglass", coinglass.HOST),
+    coinglass.FUTURES_OI_HISTORY: ("coinglass", coinglass.HOST),
+    coinglass.FUTURES_FUNDING_HISTORY: ("coinglass", coinglass.HOST),
+    coinglass.FUTURES_LIQUIDATION_HISTORY: ("coinglass", coinglass.HOST),
     farside.FLOW_TABLE_PATH: ("farside", farside.HOST),
     binance_spot.KLINES: ("binance", binance_spot.HOSTS[0]),
+    fred.API_PATH: ("fred", fred.API_HOST),
+    fred.CSV_PATH: ("fred_csv", fred.CSV_HOST),
+    stooq.PATH: ("stooq", stooq.HOST),
 }
 MAX_WAIT_S = 10.0  # no fault ever holds a connection longer than this
 
@@ -117,11 +125,12 @@ class Seen:
 
 class FaultServer:
     def __init__(self, replay_dir: Path = REPLAY_DATA_DIR) -> None:
-        registered_hosts()  # import every source module so its replay handler is registered
+        self.hosts = registered_hosts()  # every host a replay server plays
         self.replay_dir = Path(replay_dir)
         self.requests: list[Seen] = []
-        self._queues: dict[str, deque[Fault]] = {name: deque() for name, _ in ROUTES.values()}
-        self._always: dict[str, Fault | None] = {name: None for name, _ in ROUTES.values()}
+        routes = {name for name, _ in ROUTES.values()} | set(self.hosts)
+        self._queues: dict[str, deque[Fault]] = {name: deque() for name in routes}
+        self._always: dict[str, Fault | None] = {name: None for name in routes}
         self._lock = threading.Lock()
         self.stopping = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -136,9 +145,13 @@ class FaultServer:
 
     @property
     def redirects(self) -> dict[str, str]:
-        """``SourcesResource.redirects`` sending every host this server plays to it."""
-        hosts = [coinglass.HOST, farside.HOST, *binance_spot.HOSTS]
-        return {h: self.base_url for h in hosts}
+        """Every host this server plays, sent to it."""
+        return {h: self.base_url for h in self.hosts}
+
+    @property
+    def redirects_env(self) -> str:
+        """The same as ``BTC_SIGNALS_LIVE_REDIRECTS`` (``host=http://127.0.0.1:port,...``)."""
+        return ",".join(f"{h}={url}" for h, url in self.redirects.items())
 
     def start(self) -> FaultServer:
         self._thread.start()
@@ -180,9 +193,9 @@ class FaultServer:
     # -- answers -----------------------------------------------------------------------------
     def normal_answer(self, path_and_query: str, headers: dict[str, str], host: str) -> tuple[int, bytes, dict[str, str]]:
         request = httpx.Request("GET", f"https://{host}{path_and_query}", headers=headers)
-        response = _HANDLERS[host](request, self.replay_dir)
-        content_type = response.headers.get("Content-Type", "application/octet-stream")
-        return response.status_code, response.content, {"Content-Type": content_type}
+        response = serve(request, self.replay_dir)
+        kept = {k: v for k, v in response.headers.items() if k.lower() in ("content-type", "x-replay-derived-days")}
+        return response.status_code, response.content, {"Content-Type": "application/octet-stream", **kept}
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -196,12 +209,13 @@ class FaultServer:
             def do_GET(self) -> None:  # noqa: N802
                 url = httpx.URL(self.path)
                 path = url.path
-                route, host = ROUTES.get(path, ROUTES.get(path.rstrip("/") + "/", ("unknown", "")))
-                host = self.headers.get("X-Forwarded-Host", host) if route != "unknown" else host
+                forwarded = self.headers.get("X-Forwarded-Host", "")
+                route, host = ROUTES.get(path, ROUTES.get(path.rstrip("/") + "/", (forwarded or "unknown", forwarded)))
+                host = forwarded or host
                 seen = Seen(route, path, url.query.decode(), dict(self.headers.items()), time.monotonic())
                 with server._lock:
                     server.requests.append(seen)
-                if route == "unknown" or host not in _HANDLERS:
+                if route == "unknown" or host not in server.hosts:
                     seen.outcome = "404"
                     self._send(404, b"Not Found", {"Content-Type": "text/plain"})
                     return

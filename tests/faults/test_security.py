@@ -1,11 +1,12 @@
-"""Security: the API key never leaves the request header; the UI binds to loopback; user input never
-reaches SQL text.
+"""Security: an API key never leaves its request; the UI binds to loopback; user input never reaches SQL text.
 
-The key checks run the ETF asset in live mode against the loopback server with a fake key, in a
-Dagster instance on disk (event log, run storage, compute logs), for successes and failures where the
-server echoes the key back (401, 500, an error envelope), then grep everything a user or an operator
-can see: captured logs, stdout/stderr, error messages, run metadata, every event-log entry and run
-record, every file the instance wrote, and every text column of every table in the warehouse.
+The key checks run, in live mode against the loopback server (reached through BTC_SIGNALS_LIVE_REDIRECTS) with
+fake keys, every keyed endpoint — CoinGlass ETF flows, futures OI, funding and liquidations, and FRED's JSON API —
+in a Dagster instance on disk (event log, run storage, compute logs), for successes and failures where the server
+echoes the key back (401, 500, 200 bodies and error envelopes), then grep everything a user or an operator can
+see: captured logs, stdout/stderr, error messages, run metadata, every event-log entry and run record, every file
+the instance wrote, and every text column of every table in the warehouse. Once in-process, once through
+``btc-signals run`` in a subprocess.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterInstance
+from dagster import DagsterInstance, materialize
 from dagster._serdes import serialize_value
 from dagster_duckdb import DuckDBResource
 
 from pipelines import cli
 
-from .harness import FAKE_KEY, failure_message, run_etf
+from .harness import FAKE_KEY, failure_message, live, run_etf
 from .server import Status, json_edit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -285,3 +286,143 @@ def test_redact_error_masks_problem_and_value_and_keeps_the_class():
     clean = redact_error(leaky, [FAKE_KEY])
     assert type(clean) is SourceParseError and (clean.source, clean.endpoint, clean.field) == ("coinglass", "/x", "body")
     assert not leaks(str(clean)) and "bad key ***" in str(clean) and '..."***"}' in str(clean)
+
+
+# ------------------------------------------------------------------------------------------------
+# Every keyed endpoint: CoinGlass futures (OI, funding, liquidations) and FRED's JSON API
+# ------------------------------------------------------------------------------------------------
+FRED_KEY = "fredfake0123456789abcdef0123456"
+FRED_TAIL = FRED_KEY[-16:]
+FRED_ECHO = json.dumps({"error_code": 400, "error_message": f"Bad Request.  The value for variable api_key "
+                        f"is not registered: {FRED_KEY}"}).encode()
+
+
+def leaks_any(text: str) -> bool:
+    return leaks(text) or FRED_KEY in text or FRED_TAIL in text
+
+
+def with_key_field(body):
+    """A 200 answer whose envelope echoes the key (CoinGlass ``msg``, FRED an extra field), data intact."""
+    if "code" in body:
+        return {**body, "msg": f"success for {FAKE_KEY}"}
+    return {**body, "api_key": FRED_KEY}
+
+
+KEYED = {
+    # name: (asset module attribute, route, config)
+    "coinglass-oi": ("raw_futures_open_interest", "coinglass", {"source": "coinglass"}),
+    "coinglass-funding": ("raw_futures_funding", "coinglass", {"source": "coinglass"}),
+    "coinglass-liquidations": ("raw_futures_liquidations", "coinglass", {"source": "coinglass"}),
+    "fred-api": ("raw_macro_daily_closes", "fred", {"fred_mode": "api"}),
+}
+ANSWERS = {
+    # name: (fault, expect success, text expected in the failure)
+    "200-echoing-key": (json_edit(with_key_field), True, None),
+    "401-echoing-key": ("echo-401", False, "HTTP 40"),
+    "error-envelope-echoing-key": ("echo-200", False, "***"),
+}
+
+
+def _keyed_asset(name: str):
+    from pipelines.ingest import derivatives, macro
+
+    attr, route, config = KEYED[name]
+    module = macro if route == "fred" else derivatives
+    return getattr(module, attr), getattr(module, attr + "_gx"), route, config
+
+
+def _fault(answer: str, route: str):
+    fault, ok, expected = ANSWERS[answer]
+    echo = FRED_ECHO if route == "fred" else ECHO
+    if fault == "echo-401":
+        return Status(400 if route == "fred" else 401, echo), ok, expected
+    if fault == "echo-200":
+        return Status(200, echo, {"Content-Type": "application/json"}), ok, expected
+    return fault, ok, expected
+
+
+def assert_nowhere(result, instance, home: Path, db: Path, caplog, capfd) -> None:
+    assert not leaks_any(failure_message(result))
+    for mat in result.get_asset_materialization_events():
+        assert not leaks_any(serialize_value(mat.event_specific_data.materialization.metadata))
+    entries = instance.all_logs(result.run_id)
+    assert len(entries) > 5
+    for entry in entries:
+        assert not leaks_any(serialize_value(entry)), entry.message
+    for record in instance.get_run_records():
+        assert not leaks_any(serialize_value(record.dagster_run))
+    assert not leaks_any(caplog.text)
+    out, err = capfd.readouterr()
+    assert not leaks_any(out) and not leaks_any(err)
+    assert [p for p in home.rglob("*") if p.is_file() and (FAKE_KEY.encode() in p.read_bytes()
+                                                           or FRED_KEY.encode() in p.read_bytes())] == []
+    with duckdb.connect(str(db), read_only=True) as con:
+        columns = con.execute("select table_schema, table_name, column_name from information_schema.columns "
+                              "where data_type in ('VARCHAR', 'JSON')").fetchall()
+        for schema, table, column in columns:
+            n = con.execute(f'select count(*) from "{schema}"."{table}" where "{column}"::varchar like ? '
+                            f'or "{column}"::varchar like ?', [f"%{KEY_TAIL}%", f"%{FRED_TAIL}%"]).fetchall()[0][0]
+            assert n == 0, f"{schema}.{table}.{column}"
+
+
+@pytest.mark.parametrize("answer", list(ANSWERS))
+@pytest.mark.parametrize("endpoint", list(KEYED))
+def test_every_keyed_endpoint_keeps_the_key_out_of_everything(tmp_path, server, sleeps, monkeypatch, caplog, capfd,
+                                                               endpoint, answer):
+    monkeypatch.setenv("COINGLASS_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("FRED_API_KEY", FRED_KEY)
+    caplog.set_level(logging.DEBUG)
+    asset, check, route, config = _keyed_asset(endpoint)
+    fault, should_succeed, expected = _fault(answer, route)
+    server.script(route, fault)
+    db, home = tmp_path / "w.duckdb", tmp_path / "dagster_home"
+    home.mkdir()
+    with DagsterInstance.local_temp(str(home)) as instance:
+        result = materialize(
+            [asset, check], partition_key="2026-02-05", instance=instance, raise_on_error=False,
+            resources={"duckdb": DuckDBResource(database=str(db)), "sources": live(server)},
+            run_config={"ops": {asset.key.to_user_string().replace("/", "__"): {"config": config}}},
+        )
+        assert result.success is should_succeed, failure_message(result)
+        sent = server.seen(route)
+        assert sent, "the keyed endpoint was not called"
+        if route == "coinglass":
+            assert all(s.headers.get("CG-API-KEY") == FAKE_KEY for s in sent)
+        else:
+            assert all(FRED_KEY in s.query for s in sent)  # FRED takes the key as a query parameter
+        if expected:
+            assert expected in failure_message(result), failure_message(result)
+        assert_nowhere(result, instance, home, db, caplog, capfd)
+    with duckdb.connect(str(db), read_only=True) as con:
+        bodies = [b for (b,) in con.execute("select body from raw.landing_payloads").fetchall()]
+        params = [p for (p,) in con.execute("select request_params from raw.landing_payloads").fetchall()]
+    assert bodies and any("***" in b for b in bodies)  # the echoing answer is archived, masked
+    assert not any(leaks_any(p) for p in params)
+
+
+def test_the_key_stays_out_of_a_command_line_run_through_live_redirects(tmp_path, server):
+    """``btc-signals run`` in live mode, every host sent to the loopback server by BTC_SIGNALS_LIVE_REDIRECTS,
+    CoinGlass and FRED answering first with bodies that echo the keys."""
+    server.script("coinglass", Status(401, ECHO), json_edit(with_key_field))
+    server.script("fred", Status(400, FRED_ECHO), json_edit(with_key_field))
+    home, db = tmp_path / "dagster_home", tmp_path / "w.duckdb"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("BTC_SIGNALS_")}
+    env.update(BTC_SIGNALS_MODE="live", BTC_SIGNALS_LIVE_REDIRECTS=server.redirects_env, COINGLASS_API_KEY=FAKE_KEY,
+               FRED_API_KEY=FRED_KEY, DAGSTER_HOME=str(home), BTC_SIGNALS_DUCKDB_PATH=str(db))
+    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "btc-signals"), "run", "--start", "2026-02-05", "--end",
+                           "2026-02-05", "--verbose"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    output = proc.stdout + proc.stderr
+    assert "btc-signals: loading 2026-02-05 .. 2026-02-05 (live mode)" in output, output[-2000:]
+    assert {"coinglass", "fred", "farside", "binance"} <= {s.route for s in server.requests}, output[-2000:]
+    assert not leaks_any(output)
+    assert [str(p) for p in home.rglob("*") if p.is_file() and (FAKE_KEY.encode() in p.read_bytes()
+                                                                or FRED_KEY.encode() in p.read_bytes())] == []
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from raw.futures_open_interest where source = 'coinglass'").fetchall()[0][0] > 0
+        for schema, table, column in con.execute("select table_schema, table_name, column_name from "
+                                                 "information_schema.columns where data_type = 'VARCHAR'").fetchall():
+            n = con.execute(f'select count(*) from "{schema}"."{table}" where "{column}" like ? or "{column}" like ?',
+                            [f"%{KEY_TAIL}%", f"%{FRED_TAIL}%"]).fetchall()[0][0]
+            assert n == 0, f"{schema}.{table}.{column}"

@@ -1,0 +1,83 @@
+"""The replay package: provenance made machine-readable for every bundled file, the derived-days header the
+landing reads, clear errors for missing or corrupt files, and BTC_SIGNALS_LIVE_REDIRECTS."""
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pipelines.replay import provenance
+from pipelines.replay.provenance import DERIVED_DAYS_HEADER, is_derived, parse_days
+from pipelines.replay.transport import ReplayDataError, ReplayTransport, dataset_window
+from pipelines.settings import REPLAY_DATA_DIR, load_settings
+
+DATA_FILES = sorted(str(p.relative_to(REPLAY_DATA_DIR)) for p in REPLAY_DATA_DIR.glob("*/*")
+                    if p.suffix in (".json", ".csv", ".html") and p.name != "provenance.csv")
+
+
+@pytest.mark.parametrize("rel", DATA_FILES)
+def test_every_bundled_data_file_has_a_declared_provenance(rel):
+    provenance.derived_days(REPLAY_DATA_DIR, [rel])  # raises when the file is declared nowhere
+
+
+def derived(rel: str, day: date) -> bool:
+    return is_derived(day, provenance.derived_days(REPLAY_DATA_DIR, [rel]))
+
+
+def test_derived_days_follow_the_readmes():
+    assert derived("bybit/funding_history_linear_BTCUSDT.json", date(2026, 2, 5))  # derived throughout
+    assert derived("deribit/smile_params.json", date(2026, 2, 5))  # the rendered chain
+    assert not derived("binance_futures/fundingRate_BTCUSDT.json", date(2026, 2, 5))  # real Binance funding
+    cg_oi = "coinglass/futures_open_interest_aggregated_history_BTC_1d.json"
+    assert not derived(cg_oi, date(2025, 11, 13)) and derived(cg_oi, date(2025, 11, 14))
+    oi = "binance_futures/openInterestHist_BTCUSDT_1d.json"
+    assert derived(oi, date(2026, 2, 19)) and not derived(oi, date(2026, 2, 20))
+    assert derived("fred/NASDAQCOM.csv", date(2025, 9, 5)) and not derived("fred/NASDAQCOM.csv", date(2025, 9, 8))
+    assert not derived("fred/SP500.csv", date(2025, 1, 6)) and derived("stooq/si.f.csv", date(2025, 1, 6))
+    dvol = "deribit/dvol_btc_1d.json"
+    assert not derived(dvol, date(2026, 1, 19)) and derived(dvol, date(2026, 2, 5))
+    assert not derived("farside/bitcoin-etf-flow-all-data.html", date(2026, 2, 5))
+
+
+def get(url: str, replay_dir: Path = REPLAY_DATA_DIR, **headers) -> httpx.Response:
+    with httpx.Client(transport=ReplayTransport(replay_dir)) as client:
+        return client.get(url, headers=headers)
+
+
+def test_the_replay_transport_sends_the_derived_days_only_for_derived_inputs():
+    bybit = get("https://api.bybit.com/v5/market/funding/history?category=linear&symbol=BTCUSDT"
+                "&startTime=1770249600000&endTime=1770335999999&limit=200")
+    assert is_derived(date(2026, 2, 5), parse_days(bybit.headers[DERIVED_DAYS_HEADER]))
+    farside = get("https://farside.co.uk/bitcoin-etf-flow-all-data/")
+    assert farside.status_code == 200 and DERIVED_DAYS_HEADER not in farside.headers
+
+
+def test_a_missing_or_corrupt_replay_file_names_source_file_and_problem(tmp_path):
+    copy = tmp_path / "replay"
+    shutil.copytree(REPLAY_DATA_DIR, copy)
+    (copy / "binance" / "BTCUSDT-1d.json").write_text('[[1770249600000, "62000.0"')
+    url = "https://api.binance.com/api/v3/klines?symbol=BTCUSDT&interval=1d&limit=5"
+    with pytest.raises(ReplayDataError, match=r"\[binance\] replay file binance/BTCUSDT-1d.json: not valid JSON"):
+        get(url, copy)
+    (copy / "binance" / "BTCUSDT-1d.json").unlink()
+    with pytest.raises(ReplayDataError, match="binance/BTCUSDT-1d.json: missing"):
+        get(url, copy)
+    (copy / "provenance_files.csv").write_text("file,first_day,last_day,origin,how\nbinance/x.json,,,maybe,?\n")
+    with pytest.raises(ReplayDataError, match="origin 'maybe' is not one of"):
+        provenance.derived_days(copy, ["binance/x.json"])
+    (copy / "manifest.json").write_text(json.dumps({"window_start": "2024-01-11"}))
+    with pytest.raises(ReplayDataError, match="manifest.json: needs window_start and window_end"):
+        dataset_window(copy)
+
+
+def test_live_redirects_come_from_the_environment():
+    settings = load_settings({"BTC_SIGNALS_LIVE_REDIRECTS": "farside.co.uk=http://127.0.0.1:8081, "
+                                                            "Open-API-v4.coinglass.com=http://127.0.0.1:8080"})
+    assert settings.redirects == {"farside.co.uk": "http://127.0.0.1:8081",
+                                  "open-api-v4.coinglass.com": "http://127.0.0.1:8080"}
+    assert load_settings({}).redirects == {}
+    with pytest.raises(ValueError, match="entry 'farside.co.uk' is not host=http"):
+        load_settings({"BTC_SIGNALS_LIVE_REDIRECTS": "farside.co.uk"})
