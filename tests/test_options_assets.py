@@ -61,7 +61,7 @@ def test_chain_snapshot_lands_one_snapshot_per_day_at_the_close(tmp_path):
     # a day before the replay dataset's first snapshot: no rows, and the metadata says why
     result = materialize([options.raw_deribit_option_chain], partition_key="2024-03-01", resources=resources)
     meta = result.asset_materializations_for_node("raw__deribit_option_chain")[0].metadata
-    assert meta["snapshots"].value == 0 and "only the current chain" in meta["no_snapshot_reason"].value
+    assert meta["snapshots"].value == 0 and "only the current state" in meta["no_snapshot_reason"].value
 
 
 def test_landing_stays_intact_after_a_malformed_dvol_payload(tmp_path):

@@ -100,15 +100,17 @@ def _materialize(spec: RawAsset, context: AssetExecutionContext, config: Config,
     table = spec.table
     window = sources.check_window(table, _window(context))  # before anything is fetched
     days: list[date] = []
-    reason = None
+    reason, skipped = None, 0
     if spec.snapshot:
         days, why = sources.snapshot_days(window, spec.snapshot)
         context.log.info(f"raw.{table.name}: {len(days)} day(s) to snapshot ({why})")
         if not days:
             with duckdb.get_connection() as con:
                 ensure_table(con, table)
-            return MaterializeResult(metadata={"mode": sources.mode, "rows": 0, "snapshots": 0, "no_snapshot_reason": why})
+            return MaterializeResult(metadata={"mode": sources.mode, "rows": 0, "snapshots": 0, "no_snapshot_reason": why,
+                                               "days_without_snapshot": (window[1] - window[0]).days})
         reason = why
+        skipped = (window[1] - window[0]).days - len(days)
         window = (days[0], date.fromordinal(days[-1].toordinal() + 1))  # replace only the days snapshotted
     with sources.http() as http, duckdb.get_connection() as con:
         fetch = Fetch(http, sources.settings(), window, config, context.log, sources, days)
@@ -116,7 +118,7 @@ def _materialize(spec: RawAsset, context: AssetExecutionContext, config: Config,
                       published_until=sources.published_until(table.publication), log=context.log)
     metadata = standard_metadata(landed, fetch, sources.mode)
     if reason is not None:
-        metadata["no_snapshot_reason"] = reason
+        metadata.update(snapshots=len(days), days_without_snapshot=skipped, no_snapshot_reason=reason)
     if spec.metadata is not None:
         metadata.update(spec.metadata(landed, fetch))
     return MaterializeResult(metadata=metadata)

@@ -74,7 +74,7 @@ def chain_metadata(landed: Landed, f: Fetch) -> dict:
 
 
 def chain_batches(rows: pd.DataFrame) -> list[tuple[str, pd.DataFrame, list[Any]]]:
-    """The GX batches of the chain check beyond the records' (also used by the tests)."""
+    """The GX batches of the chain check: the chain's rows, the expiries used, the snapshots (used by the tests)."""
     import great_expectations.expectations as gxe
 
     rows = rows.copy()
@@ -95,6 +95,7 @@ def chain_batches(rows: pd.DataFrame) -> list[tuple[str, pd.DataFrame, list[Any]
         per_snapshot[f"brackets_{tenor}d"] = per_snapshot["snapshot_date"].map(
             lambda d, b=below, a=above: bool(b.get(d, 0) > 0 and a.get(d, 0) > 0))
     return [
+        ("chain", rows, chain_expectations()),
         ("expiries_used", per_expiry, [gxe.ExpectColumnValuesToBeBetween(column="calls", min_value=2),
                                        gxe.ExpectColumnValuesToBeBetween(column="puts", min_value=2)]),
         ("snapshots", per_snapshot,
@@ -159,7 +160,7 @@ def dvol_expectations() -> list:
 RAW_ASSETS = [
     RawAsset(
         DERIBIT_OPTION_CHAIN, fetch_chain, config=OptionChainConfig, snapshot="deribit_chain", not_empty=False,
-        expectations=chain_expectations, metadata=chain_metadata,
+        metadata=chain_metadata,
         records_sql=f"select {CHAIN_COLUMNS}, is_derived from raw.{{table}}",
         extra_batches=lambda con: chain_batches(con.sql(f"select {CHAIN_COLUMNS} from raw.{DERIBIT_OPTION_CHAIN.name}").df()),
         check_description="Great Expectations on raw.deribit_option_chain: mark IV within 5-300 %, deltas in "

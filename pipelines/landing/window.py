@@ -82,17 +82,17 @@ def refuse_shrinking(con: duckdb.DuckDBPyConnection, table: RawTable, window: tu
     dc = table.date_column
     scoped = " and list_contains(?, source)" if sources is not None else ""
     args = [window[0], window[1]] + ([sources] if sources is not None else [])
-    loaded = con.execute(f"select distinct {', '.join(key)} from raw.{table.name} "
+    loaded = con.execute(f"select distinct {', '.join(key)}, source from raw.{table.name} "
                          f"where {dc} >= ? and {dc} < ?{scoped}", args).fetchall()
     got = set(frame.select(key).iter_rows())
-    missing = sorted(set(loaded) - got, key=lambda r: tuple(str(v) for v in r))
+    missing = sorted({row[:-1]: row[-1] for row in loaded if row[:-1] not in got}.items(),
+                     key=lambda kv: tuple(str(v) for v in kv[0]))
     if missing:
-        first = dict(zip(key, missing[0], strict=True))
-        source = str(first.get("source") or next(iter(endpoints), "-"))
+        source = str(missing[0][1])
         what = "day(s)" if key == [dc] else f"({', '.join(key)})"
         raise SourceError(
             source, endpoints.get(source, f"raw.{table.name}"),
             f"the response lacks {len(missing)} {what} already loaded for {window[0]}..{window[1]}; "
             "keeping the loaded data (partial or truncated answer?)",
-            field=":".join(key), value=[":".join(str(v) for v in r) for r in missing[:5]],
+            field=":".join(key), value=[":".join(str(v) for v in r) for r, _ in missing[:5]],
         )

@@ -356,7 +356,7 @@ def assert_nowhere(result, instance, home: Path, db: Path, caplog, capfd) -> Non
     assert not leaks_any(out) and not leaks_any(err)
     assert [p for p in home.rglob("*") if p.is_file() and (FAKE_KEY.encode() in p.read_bytes()
                                                            or FRED_KEY.encode() in p.read_bytes())] == []
-    with duckdb.connect(str(db), read_only=True) as con:
+    with DuckDBResource(database=str(db)).get_connection() as con:  # as the asset opened it (one config per file)
         columns = con.execute("select table_schema, table_name, column_name from information_schema.columns "
                               "where data_type in ('VARCHAR', 'JSON')").fetchall()
         for schema, table, column in columns:
@@ -393,7 +393,7 @@ def test_every_keyed_endpoint_keeps_the_key_out_of_everything(tmp_path, server, 
         if expected:
             assert expected in failure_message(result), failure_message(result)
         assert_nowhere(result, instance, home, db, caplog, capfd)
-    with duckdb.connect(str(db), read_only=True) as con:
+    with DuckDBResource(database=str(db)).get_connection() as con:
         bodies = [b for (b,) in con.execute("select body from raw.landing_payloads").fetchall()]
         params = [p for (p,) in con.execute("select request_params from raw.landing_payloads").fetchall()]
     assert bodies and any("***" in b for b in bodies)  # the echoing answer is archived, masked
