@@ -89,6 +89,9 @@ def replace_window(
     if outside.height:
         raise ValueError(f"{outside.height} rows of raw.{table} fall outside the window {start}..{end}")
     con.execute(ddl)
+    from pipelines.provenance import with_is_derived  # TEMP (superseded by the ingest branch)
+
+    frame = with_is_derived(con, table, date_column, frame)
     con.execute("begin transaction")
     try:
         con.execute(f"delete from raw.{table} where {date_column} >= ? and {date_column} < ?", [start, end])

@@ -22,7 +22,8 @@ RAW_RECORD_COLUMNS = """source        varchar not null,    -- coinglass | farsid
     window_start  date not null,       -- request window [start, end)
     window_end    date not null,
     ingested_at   timestamptz not null,
-    run_id        varchar not null"""
+    run_id        varchar not null,
+    is_derived    boolean not null     -- replay dataset's provenance says derived (TEMP, pipelines/provenance.py)"""
 
 
 def partition_window(context: AssetExecutionContext) -> tuple[date, date]:

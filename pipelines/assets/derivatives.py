@@ -203,6 +203,9 @@ def replace_sources(con, *, table: str, ddl: str, date_column: str, window: tupl
         raise SourceError(src, "-", f"the answer lacks {len(missing)} (venue, {key}) already loaded for {start}..{end}; "
                           "keeping the loaded data (partial or truncated answer?)", field=date_column,
                           value=[f"{v} {d}" for _, v, d in missing[:5]])
+    from pipelines.provenance import with_is_derived  # TEMP (superseded by the ingest branch)
+
+    frame = with_is_derived(con, table, date_column, frame)
     con.execute("begin transaction")
     try:
         con.execute(f"delete from raw.{table} where {date_column} >= ? and {date_column} < ? and list_contains(?, source)",
