@@ -1,5 +1,5 @@
 -- BTC futures liquidations per day (USD) with the 30-day median of long liquidations (the previous
--- N days, N from the seed, excluding the day itself) and the cascade flag of DESIGN.md §1.
+-- N days, N from the seed, excluding the day itself) and the cascade flags (docs/derivatives.md).
 with
 
 liquidations as (select * from {{ ref('stg_coinglass__futures_liquidations') }}),
@@ -49,6 +49,7 @@ final as (
         m.long_liquidation_usd + m.short_liquidation_usd >= r.cascade_total_usd as is_total_cascade,
         coalesce(m.long_liquidation_usd >= r.cascade_long_multiple * m.long_median_prior_usd
                  and m.median_days >= cast(r.median_window_days as integer) / 2, false) as is_long_cascade,
+        m.is_derived,
         m.source
     from with_median as m
     cross join rules as r

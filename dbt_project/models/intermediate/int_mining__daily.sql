@@ -2,7 +2,11 @@
 --
 -- hash price (USD per PH/s per day) = (subsidy + fees earned per day, BTC) × BTC close (USD) ÷ hashrate (PH/s)
 -- where "per day" is the protocol's 144 blocks (one per 600 s): subsidy per day = 144 × subsidy per block and
--- fees per day = 144 × the day's mean fees per block. See docs/mining.md for the worked check (2026-02-05 ≈ 32).
+-- fees per day = 144 × the day's mean fees per block, and the hashrate is the one the difficulty in force
+-- implies: difficulty × 2^32 ÷ 600 s (the network hashrate the protocol targets). mempool.space's daily
+-- hashrate *estimate* counts one day's blocks and is noisy (daily log changes ~12 % s.d. against ~2.6 %
+-- for the difficulty-based figure), so it drives only the 7-day-mean trend and a context column.
+-- See docs/mining.md for the worked check on 2026-02-05.
 with
 
 hashrate as (select * from {{ ref('stg_mempool__hashrate') }}),
@@ -21,6 +25,10 @@ revenue as (
         h.hashrate_hs,
         h.hashrate_hs / 1e15                                        as hashrate_phs,
         h.difficulty,
+        -- the hashrate the difficulty implies (2^32 hashes per difficulty unit per block, one block per 600 s);
+        -- the day's estimate only where no difficulty is known
+        coalesce(h.difficulty * pow(2, 32) / 600 / 1e15, h.hashrate_hs / 1e15)
+                                                                    as difficulty_hashrate_phs,
         -- protocol constants: the subsidy halved to 3.125 BTC at block 840,000 (mined 2024-04-20 00:09 UTC)
         coalesce(r.subsidy_per_block_btc,
                  case when h.hashrate_date >= date '2024-04-20' then 3.125 else 6.25 end)
@@ -41,10 +49,13 @@ hash_price as (
         144 * coalesce(avg_fees_per_block_sats, 0) / 1e8            as fees_btc_per_day,
         144 * (subsidy_per_block_btc + coalesce(avg_fees_per_block_sats, 0) / 1e8)
                                                                     as revenue_btc_per_day,
-        144 * (subsidy_per_block_btc + coalesce(avg_fees_per_block_sats, 0) / 1e8) / hashrate_phs
+        144 * (subsidy_per_block_btc + coalesce(avg_fees_per_block_sats, 0) / 1e8) / difficulty_hashrate_phs
                                                                     as hash_price_btc_per_phs_day,
+        144 * (subsidy_per_block_btc + coalesce(avg_fees_per_block_sats, 0) / 1e8) * btc_close_usd
+            / difficulty_hashrate_phs                               as hash_price_usd_per_phs_day,
+        -- the same on the day's noisy hashrate estimate (context only)
         144 * (subsidy_per_block_btc + coalesce(avg_fees_per_block_sats, 0) / 1e8) * btc_close_usd / hashrate_phs
-                                                                    as hash_price_usd_per_phs_day,
+                                                                    as hash_price_on_estimate_usd_per_phs_day,
         -- daily hashrate estimates are noisy (they count the day's blocks): the trend uses 7-day means
         avg(hashrate_hs) over (order by hashrate_date range between interval 6 days preceding and current row)
                                                                     as hashrate_7d_avg_hs
@@ -93,6 +104,7 @@ final as (
         h.source,
         h.hashrate_hs,
         h.hashrate_phs,
+        h.difficulty_hashrate_phs,
         h.hashrate_7d_avg_hs,
         t.hashrate_7d_change_pct,
         h.difficulty,
@@ -105,6 +117,7 @@ final as (
         h.btc_close_usd,
         h.hash_price_btc_per_phs_day,
         h.hash_price_usd_per_phs_day,
+        h.hash_price_on_estimate_usd_per_phs_day,
         l.prior_low_usd_per_phs_day,
         coalesce(l.prior_low_days, 0)                               as prior_low_days,
         coalesce(l.has_full_low_lookback, false)                    as has_full_low_lookback,

@@ -3,6 +3,14 @@
 with
 
 cm as (select * from {{ ref('int_options__constant_maturity') }}),
+chain as (select * from {{ ref('stg_deribit__option_chain') }}),
+
+provenance as (
+    -- the replay option chains are rendered from smile parameters: derived, not observed
+    select snapshot_date, bool_or(is_derived) as is_derived
+    from chain
+    group by snapshot_date
+),
 
 pivoted as (
     select
@@ -23,9 +31,11 @@ pivoted as (
 
 final as (
     select
-        *,
-        atm_iv_30d_pct - atm_iv_90d_pct     as term_slope_vol_pts
+        pivoted.*,
+        pivoted.atm_iv_30d_pct - pivoted.atm_iv_90d_pct     as term_slope_vol_pts,
+        coalesce(provenance.is_derived, false)              as is_derived
     from pivoted
+    left join provenance using (snapshot_date)
 )
 
 select * from final
