@@ -1,10 +1,12 @@
 -- BTC perpetual funding per UTC day and source (% per 8h), one daily definition for every source:
---   the day's MEAN funding rate.
---   keyless fallback: each venue's mean of the day's 8h settlements (00:00, 08:00, 16:00 UTC), weighted
---                     across venues by the venue's OI in USD at the day's close (equal weights on days a
---                     venue has no OI); only days both venues report
---   CoinGlass:        its OI-weighted daily bar gives no finer prints, so the day's mean is estimated by
---                     the bar's (open + high + low + close) / 4
+--   the funding rate at the day's CLOSE, i.e. of the day's last settlement.
+--   keyless fallback: each venue's last 8h settlement of the UTC day (16:00 UTC), weighted across venues by
+--                     the venue's OI in USD at the day's close (equal weights on days a venue has no OI);
+--                     only days both venues report
+--   CoinGlass:        the close of its OI-weighted daily bar
+-- Why the close and not the day's mean: CoinGlass's history gives daily OHLC bars only, so a mean of the
+-- day's settlements cannot be computed for it; the close can be computed the same way for every source
+-- (docs/derivatives.md, "One daily definition of funding").
 -- One row per day and source kind (coinglass, keyless); int_futures_funding__daily picks one per day and the
 -- cross-source test compares the two on this same formula. is_derived: an input of the day is derived
 -- (replay provenance); venues: which venues the figure covers.
@@ -16,16 +18,16 @@ bybit as (select * from {{ ref('stg_bybit__futures_funding') }}),
 venue_oi as (select * from {{ ref('int_futures_open_interest__by_venue') }}),
 
 settlements as (
-    select funding_date, venue, funding_rate_pct_8h, is_derived from binance
+    select funding_date, funding_at, venue, funding_rate_pct_8h, is_derived from binance
     union all
-    select funding_date, venue, funding_rate_pct_8h, is_derived from bybit
+    select funding_date, funding_at, venue, funding_rate_pct_8h, is_derived from bybit
 ),
 
 venue_day as (
     select
         funding_date,
         venue,
-        avg(funding_rate_pct_8h)                                        as funding_pct_8h,
+        arg_max(funding_rate_pct_8h, funding_at)                        as funding_pct_8h,
         count(*)                                                        as settlements,
         bool_or(is_derived)                                             as is_derived
     from settlements
@@ -54,8 +56,7 @@ keyless as (
 candidates as (
     select
         funding_date,
-        (funding_open_pct_8h + funding_high_pct_8h + funding_low_pct_8h + funding_close_pct_8h) / 4
-                                                                        as funding_pct_8h,
+        funding_close_pct_8h                                            as funding_pct_8h,
         true                                                            as is_oi_weighted,
         'coinglass'                                                     as source_kind,
         'coinglass'                                                     as source,

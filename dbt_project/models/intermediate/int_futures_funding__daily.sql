@@ -1,5 +1,5 @@
--- BTC perpetual funding per UTC day (% per 8h): the day's MEAN funding rate, one definition for every
--- source (int_futures_funding__by_source states it). CoinGlass when present, else the keyless fallback.
+-- BTC perpetual funding per UTC day (% per 8h): the funding rate at the day's close (its last settlement),
+-- one definition for every source (int_futures_funding__by_source states it). CoinGlass when present, else the keyless fallback.
 -- Then the sign streaks and the spell before the positive run that the funding rule reads
 -- (docs/derivatives.md).
 with

@@ -1,5 +1,5 @@
 -- Dashboard rows for the perp funding rate, one per calendar day (rules: docs/derivatives.md).
--- Reading: the day's mean funding, % per 8h (int_futures_funding__daily states the one definition).
+-- Reading: the funding rate at the day's close, % per 8h (int_futures_funding__by_source states the one definition).
 -- Bear continuation: funding negative, or it changed sign at least N times within M days.
 -- Bull confirmation: funding TURNED positive after a negative or sign-flipping spell and has STAYED
 --   positive for K days (a one-day blip is not a flip); the confirmation decays to neutral once the
@@ -49,7 +49,7 @@ final as (
         funding_pct_8h                                                  as reading,
         'pct_per_8h'                                                    as reading_unit,
         case when funding_date is null then 'no data'
-             else {{ fmt_num('funding_pct_8h', 4) }} || ' % per 8h, mean of ' || {{ fmt_date('funding_date') }}
+             else {{ fmt_num('funding_pct_8h', 4) }} || ' % per 8h at the close of ' || {{ fmt_date('funding_date') }}
                   || ' (' || venues || case when is_oi_weighted then ', OI-weighted' else ', equal-weighted' end || ')'
                   || '; ' || sign_changes_in_window || ' sign changes in ' || {{ fmt_int('bear_window_days') }} || 'd'
                   || case when positive_streak_days > 0 then '; positive ' || positive_streak_days || 'd in a row'

@@ -64,10 +64,12 @@ final as (
              else 'hash price ' || price_text || ' USD/PH/s/day'
                   || coalesce(printf(' (%.6f BTC)', hash_price_btc_per_phs_day), '')
                   || ' on ' || {{ fmt_date('hashrate_date') }} || ', on the difficulty-implied hashrate '
-                  || {{ fmt_num('difficulty_hashrate_phs / 1000', 0, false) }} || ' EH/s'
+                  || {{ fmt_num('difficulty_hashrate_phs / 1000', 0, false) }} || ' EH/s ('
+                  || {{ fmt_num('hash_price_on_estimate_usd_per_phs_day', 2, false) }}
+                  || ' USD/PH/s/day on the day''s noisy hashrate estimate)'
                   || case when btc_close_usd is null then ' [no BTC price that day]' else '' end
                   || case when not has_fee_data then ' [subsidy only: no fee data that day]' else '' end
-                  || '; daily estimate ' || {{ fmt_num('hashrate_hs / 1e18', 0, false) }} || ' EH/s, 7d mean '
+                  || '; hashrate estimate ' || {{ fmt_num('hashrate_hs / 1e18', 0, false) }} || ' EH/s, 7d mean '
                   || trend_text || ' w/w'
                   || '; difficulty last ' || last_text || ', next est. ' || next_text
         end                                                             as reading_text,

@@ -1,6 +1,6 @@
 {{ config(severity='warn') }}
 -- Cross-source (warn only): on days with both CoinGlass's OI-weighted funding and the keyless fallback's
--- (Binance + Bybit, OI-weighted), the daily mean funding (the one definition the dashboard uses, from
+-- (Binance + Bybit, OI-weighted), the funding at the day's close (the one definition the dashboard uses, from
 -- int_futures_funding__by_source) should agree within the seed's tolerance on all but the seed's share
 -- of days. Returns one row when they do not.
 with
