@@ -21,25 +21,25 @@ rules as (
 
 revenue as (
     select
-        h.hashrate_date,
-        h.hashrate_hs,
-        h.hashrate_hs / 1e15                                        as hashrate_phs,
-        h.difficulty,
+        hashrate.hashrate_date,
+        hashrate.hashrate_hs,
+        hashrate.hashrate_hs / 1e15                                        as hashrate_phs,
+        hashrate.difficulty,
         -- the hashrate the difficulty implies (2^32 hashes per difficulty unit per block, one block per 600 s);
         -- the day's estimate only where no difficulty is known
-        coalesce(h.difficulty * pow(2, 32) / 600 / 1e15, h.hashrate_hs / 1e15)
+        coalesce(hashrate.difficulty * pow(2, 32) / 600 / 1e15, hashrate.hashrate_hs / 1e15)
                                                                     as difficulty_hashrate_phs,
         -- protocol constants: the subsidy halved to 3.125 BTC at block 840,000 (mined 2024-04-20 00:09 UTC)
-        coalesce(r.subsidy_per_block_btc,
-                 case when h.hashrate_date >= date '2024-04-20' then 3.125 else 6.25 end)
+        coalesce(rewards.subsidy_per_block_btc,
+                 case when hashrate.hashrate_date >= date '2024-04-20' then 3.125 else 6.25 end)
                                                                     as subsidy_per_block_btc,
-        r.avg_fees_per_block_sats,
-        r.reward_date is not null                                   as has_fee_data,
-        p.close_usd                                                 as btc_close_usd,
-        h.source
-    from hashrate as h
-    left join rewards as r on r.reward_date = h.hashrate_date
-    left join price as p on p.price_date = h.hashrate_date
+        rewards.avg_fees_per_block_sats,
+        rewards.reward_date is not null                                   as has_fee_data,
+        price.close_usd                                                 as btc_close_usd,
+        hashrate.source
+    from hashrate
+    left join rewards on rewards.reward_date = hashrate.hashrate_date
+    left join price on price.price_date = hashrate.hashrate_date
 ),
 
 hash_price as (
@@ -78,64 +78,64 @@ prior_low as (
         min(prev.hash_price_usd_per_phs_day)                        as prior_low_usd_per_phs_day,
         count(prev.hash_price_usd_per_phs_day)                      as prior_low_days,
         -- the lookback counts as covered when the history reaches back to its start (a week's slack for missing days)
-        datediff('day', min(prev.hashrate_date), cur.hashrate_date) >= max(r.low_lookback_days) - 7
+        datediff('day', min(prev.hashrate_date), cur.hashrate_date) >= max(rules.low_lookback_days) - 7
                                                                     as has_full_low_lookback
     from hash_price as cur
-    cross join rules as r
+    cross join rules
     inner join hash_price as prev
-        on prev.hashrate_date >= cur.hashrate_date - cast(r.low_lookback_days as integer)
+        on prev.hashrate_date >= cur.hashrate_date - cast(rules.low_lookback_days as integer)
        and prev.hashrate_date < cur.hashrate_date
     group by cur.hashrate_date
 ),
 
 with_last_adjustment as (
     select
-        h.*,
-        a.adjustment_date                                           as last_adjustment_date,
-        a.height                                                    as last_adjustment_height,
-        a.difficulty_change_pct                                     as last_difficulty_change_pct
-    from hash_price as h
-    asof left join adjustments as a on h.hashrate_date >= a.adjustment_date
+        hash_price.*,
+        adjustments.adjustment_date                                           as last_adjustment_date,
+        adjustments.height                                                    as last_adjustment_height,
+        adjustments.difficulty_change_pct                                     as last_difficulty_change_pct
+    from hash_price
+    asof left join adjustments on hash_price.hashrate_date >= adjustments.adjustment_date
 ),
 
 final as (
     select
-        h.hashrate_date,
-        h.source,
-        h.hashrate_hs,
-        h.hashrate_phs,
-        h.difficulty_hashrate_phs,
-        h.hashrate_7d_avg_hs,
-        t.hashrate_7d_change_pct,
-        h.difficulty,
-        h.subsidy_per_block_btc,
-        h.avg_fees_per_block_sats,
-        h.has_fee_data,
-        h.subsidy_btc_per_day,
-        h.fees_btc_per_day,
-        h.revenue_btc_per_day,
-        h.btc_close_usd,
-        h.hash_price_btc_per_phs_day,
-        h.hash_price_usd_per_phs_day,
-        h.hash_price_on_estimate_usd_per_phs_day,
-        l.prior_low_usd_per_phs_day,
-        coalesce(l.prior_low_days, 0)                               as prior_low_days,
-        coalesce(l.has_full_low_lookback, false)                    as has_full_low_lookback,
-        coalesce(l.has_full_low_lookback, false)
-            and h.hash_price_usd_per_phs_day <= l.prior_low_usd_per_phs_day
+        with_last_adjustment.hashrate_date,
+        with_last_adjustment.source,
+        with_last_adjustment.hashrate_hs,
+        with_last_adjustment.hashrate_phs,
+        with_last_adjustment.difficulty_hashrate_phs,
+        with_last_adjustment.hashrate_7d_avg_hs,
+        trend.hashrate_7d_change_pct,
+        with_last_adjustment.difficulty,
+        with_last_adjustment.subsidy_per_block_btc,
+        with_last_adjustment.avg_fees_per_block_sats,
+        with_last_adjustment.has_fee_data,
+        with_last_adjustment.subsidy_btc_per_day,
+        with_last_adjustment.fees_btc_per_day,
+        with_last_adjustment.revenue_btc_per_day,
+        with_last_adjustment.btc_close_usd,
+        with_last_adjustment.hash_price_btc_per_phs_day,
+        with_last_adjustment.hash_price_usd_per_phs_day,
+        with_last_adjustment.hash_price_on_estimate_usd_per_phs_day,
+        prior_low.prior_low_usd_per_phs_day,
+        coalesce(prior_low.prior_low_days, 0)                               as prior_low_days,
+        coalesce(prior_low.has_full_low_lookback, false)                    as has_full_low_lookback,
+        coalesce(prior_low.has_full_low_lookback, false)
+            and with_last_adjustment.hash_price_usd_per_phs_day <= prior_low.prior_low_usd_per_phs_day
                                                                     as is_new_low,
-        h.last_adjustment_date,
-        h.last_adjustment_height,
-        h.last_difficulty_change_pct,
-        datediff('day', h.last_adjustment_date, h.hashrate_date)    as days_since_last_adjustment,
-        e.next_difficulty_change_pct,
-        e.estimated_retarget_at,
-        e.progress_pct                                              as epoch_progress_pct,
-        e.is_current                                                as is_estimate_current
-    from with_last_adjustment as h
-    left join trend as t using (hashrate_date)
-    left join prior_low as l using (hashrate_date)
-    left join estimates as e on e.snapshot_date = h.hashrate_date
+        with_last_adjustment.last_adjustment_date,
+        with_last_adjustment.last_adjustment_height,
+        with_last_adjustment.last_difficulty_change_pct,
+        datediff('day', with_last_adjustment.last_adjustment_date, with_last_adjustment.hashrate_date)    as days_since_last_adjustment,
+        estimates.next_difficulty_change_pct,
+        estimates.estimated_retarget_at,
+        estimates.progress_pct                                              as epoch_progress_pct,
+        estimates.is_current                                                as is_estimate_current
+    from with_last_adjustment
+    left join trend using (hashrate_date)
+    left join prior_low using (hashrate_date)
+    left join estimates on estimates.snapshot_date = with_last_adjustment.hashrate_date
 )
 
 select * from final

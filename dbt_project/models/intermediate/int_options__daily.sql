@@ -2,7 +2,7 @@
 -- slope (front-month 30d ATM minus 90d ATM, vol points; > 0 = inverted), and why a value is null.
 with
 
-cm as (select * from {{ ref('int_options__constant_maturity') }}),
+constant_maturity as (select * from {{ ref('int_options__constant_maturity') }}),
 chain as (select * from {{ ref('stg_deribit__option_chain') }}),
 
 provenance as (
@@ -25,7 +25,7 @@ pivoted as (
         max(case when tenor_days = 30 then null_reason end)                    as null_reason_30d,
         max(case when tenor_days = 90 then null_reason end)                    as null_reason_90d,
         max(expiries_used)                                                     as expiries_used
-    from cm
+    from constant_maturity
     group by snapshot_date
 ),
 
