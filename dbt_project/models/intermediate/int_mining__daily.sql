@@ -4,7 +4,7 @@
 -- where "per day" is the protocol's 144 blocks (one per 600 s): subsidy per day = 144 × subsidy per block and
 -- fees per day = 144 × the day's mean fees per block, and the hashrate is the one the difficulty in force
 -- implies: difficulty × 2^32 ÷ 600 s (the network hashrate the protocol targets). mempool.space's daily
--- hashrate *estimate* counts one day's blocks and is noisy (daily log changes ~12 % s.d. against ~2.6 %
+-- hashrate *estimate* counts one day's blocks and is noisy (daily log changes of the hash price: ~12 % s.d. against ~3.8 %
 -- for the difficulty-based figure), so it drives only the 7-day-mean trend and a context column.
 -- See docs/mining.md for the worked check on 2026-02-05.
 with

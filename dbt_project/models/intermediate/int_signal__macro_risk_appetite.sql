@@ -83,16 +83,16 @@ final as (
         case when coalesce(series_present, 0) = 0 then 'no data'
              else equities_above_ma || '/4 equities above ' || {{ fmt_int('ma_days') }} || 'd MA; closes of '
                   || {{ fmt_date('sp500_obs_date') }} || ' d/d: '
-                  || 'S&P ' || {{ fmt_pct('sp500_1d_pct', 2) }}
-                  || ', Nasdaq ' || {{ fmt_pct('nasdaq_1d_pct', 2) }}
-                  || ', Dow ' || {{ fmt_pct('dow_1d_pct', 2) }}
-                  || ', SOX ' || {{ fmt_pct('sox_1d_pct', 2) }}
-                  || ', gold ' || {{ fmt_pct('gold_1d_pct', 2) }}
-                  || ', silver ' || {{ fmt_pct('silver_1d_pct', 2) }}
-                  || ', dollar ' || {{ fmt_pct('dollar_1d_pct', 2) }}
+                  || 'S&P ' || {{ fmt_pct('sp500_1d_pct', 2, space=false) }}
+                  || ', Nasdaq ' || {{ fmt_pct('nasdaq_1d_pct', 2, space=false) }}
+                  || ', Dow ' || {{ fmt_pct('dow_1d_pct', 2, space=false) }}
+                  || ', SOX ' || {{ fmt_pct('sox_1d_pct', 2, space=false) }}
+                  || ', gold ' || {{ fmt_pct('gold_1d_pct', 2, space=false) }}
+                  || ', silver ' || {{ fmt_pct('silver_1d_pct', 2, space=false) }}
+                  || ', dollar ' || {{ fmt_pct('dollar_1d_pct', 2, space=false) }}
                   || ', 10y ' || {{ fmt_num('yield_1d_bp', 0) }} || 'bp'
                   || '; ' || {{ fmt_int('lookback_days') }} || 'd: dollar '
-                  || {{ fmt_pct('dollar_change_5d_pct', 2) }}
+                  || {{ fmt_pct('dollar_change_5d_pct', 2, space=false) }}
                   || ', 10y ' || {{ fmt_num('yield_change_5d_bp', 0) }} || 'bp'
         end                                                     as reading_text,
         status,
@@ -104,22 +104,22 @@ final as (
                     case when equities_below_ma >= bear_min_below then
                         equities_below_ma || ' of 4 equity indices below their ' || {{ fmt_int('ma_days') }}
                         || 'd MA (bear at >= ' || {{ fmt_int('bear_min_below') }} || ')' end,
-                    case when is_dollar_sharp then 'dollar index ' || {{ fmt_pct('dollar_change_5d_pct', 2) }}
+                    case when is_dollar_sharp then 'dollar index ' || {{ fmt_pct('dollar_change_5d_pct', 2, space=false) }}
                         || ' over ' || {{ fmt_int('lookback_days') }} || 'd (sharp at >= '
-                        || {{ fmt_pct('dollar_sharp_pct', 2) }} || ')' end,
+                        || {{ fmt_pct('dollar_sharp_pct', 2, space=false) }} || ')' end,
                     case when is_yield_sharp then '10y yield ' || {{ fmt_num('yield_change_5d_bp', 0) }} || 'bp'
                         || ' over ' || {{ fmt_int('lookback_days') }} || 'd (sharp at >= '
                         || {{ fmt_num('yield_sharp_bp', 0) }} || 'bp' || ')' end)
             when status = 'bull_confirmation' then
                 'risk appetite holds: ' || equities_above_ma || ' of 4 equity indices above their '
                 || {{ fmt_int('ma_days') }} || 'd MA (bull at >= ' || {{ fmt_int('bull_min_above') }}
-                || '), dollar ' || {{ fmt_pct('dollar_change_5d_pct', 2) }} || ' and 10y '
+                || '), dollar ' || {{ fmt_pct('dollar_change_5d_pct', 2, space=false) }} || ' and 10y '
                 || {{ fmt_num('yield_change_5d_bp', 0) }} || 'bp' || ' over ' || {{ fmt_int('lookback_days') }}
                 || 'd (not rising)'
             else
                 'neutral: ' || equities_above_ma || ' above / ' || equities_below_ma || ' below the '
                 || {{ fmt_int('ma_days') }} || 'd MA of ' || equities_with_ma || ' equity indices with a full window'
-                || '; dollar ' || {{ fmt_pct('dollar_change_5d_pct', 2) }} || ', 10y '
+                || '; dollar ' || {{ fmt_pct('dollar_change_5d_pct', 2, space=false) }} || ', 10y '
                 || {{ fmt_num('yield_change_5d_bp', 0) }} || 'bp' || ' over '
                 || {{ fmt_int('lookback_days') }} || 'd'
                 || case when series_present < 8 then ' (' || series_present || ' of 8 series available)' else '' end
