@@ -1,5 +1,9 @@
 """Alerts: a JSON message to a webhook (and the log) when an indicator's status changes or a check fails.
 
+Statuses are those of ``marts.signal_dashboard``: bull_confirmation, neutral, bear_continuation and
+no_data. A change into ``no_data`` is a data problem, not a market signal: it is reported as such, with
+the missing input the dashboard names (``missing_inputs``), and a change out of it as data restored.
+
 The webhook URL comes from ``BTC_SIGNALS_ALERT_WEBHOOK_URL`` (Slack/Discord/Teams-compatible incoming
 webhooks, or any HTTP endpoint). It can embed a token, so only its scheme and host are ever logged.
 """
@@ -38,7 +42,8 @@ def status_changes(db_path: Path, as_of: date | None = None) -> list[dict[str, A
             return []
         rows = con.execute(
             """
-            select cur.indicator, prev.status, cur.status, cur.reading_text, cur.rule, cur.source_as_of, cur.is_stale
+            select cur.indicator, prev.status, cur.status, cur.reading_text, cur.rule, cur.source_as_of, cur.is_stale,
+                   cur.is_derived, cur.missing_inputs
             from marts.signal_dashboard as cur
             join marts.signal_dashboard as prev
               on prev.indicator = cur.indicator and prev.as_of_date = cur.as_of_date - interval 1 day
@@ -57,15 +62,40 @@ def status_changes(db_path: Path, as_of: date | None = None) -> list[dict[str, A
             "rule": rule,
             "source_as_of": str(src) if src else None,
             "is_stale": stale,
+            "is_derived": derived,
+            "missing_inputs": missing,
+            "kind": change_kind(prev, cur),
         }
-        for ind, prev, cur, text, rule, src, stale in rows
+        for ind, prev, cur, text, rule, src, stale, derived, missing in rows
     ]
+
+
+NO_DATA = "no_data"
+
+
+def change_kind(previous: str | None, current: str) -> str:
+    """``data_missing`` (into no_data), ``data_restored`` (out of it) or ``signal`` (between market statuses)."""
+    if current == NO_DATA:
+        return "data_missing"
+    if previous == NO_DATA:
+        return "data_restored"
+    return "signal"
+
+
+def describe_change(change: dict[str, Any]) -> str:
+    kind = change.get("kind") or change_kind(change.get("previous_status"), change["status"])
+    head = f"• {change['indicator']}: {change['previous_status']} → {change['status']}"
+    if kind == "data_missing":
+        return f"{head} (no data: {change.get('missing_inputs') or change['rule']})"
+    derived = " [derived input]" if change.get("is_derived") else ""
+    restored = "data restored; " if kind == "data_restored" else ""
+    return f"{head} ({restored}{change['rule']}){derived}"
 
 
 def format_text(payload: dict[str, Any]) -> str:
     if payload["type"] == "status_change":
         lines = [f"btc-signals {payload['as_of_date']}: {len(payload['changes'])} status change(s)"]
-        lines += [f"• {c['indicator']}: {c['previous_status']} → {c['status']} ({c['rule']})" for c in payload["changes"]]
+        lines += [describe_change(c) for c in payload["changes"]]
         return "\n".join(lines)
     return f"btc-signals: run {payload['run_id']} of {payload['job']} failed; failed checks: {', '.join(payload['failed_checks']) or 'none'}"
 

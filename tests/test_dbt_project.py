@@ -37,3 +37,43 @@ def test_the_strict_loader_catches_a_duplicate():
         assert "data_tests" in str(exc)
     else:
         raise AssertionError("a duplicate key went unnoticed")
+
+
+def _manifest() -> dict:
+    import json
+
+    return json.loads((DBT / "target" / "manifest.json").read_text())  # written by `dbt parse` in conftest
+
+
+def test_every_dbt_test_has_a_description_a_user_can_read():
+    tests = [n for n in _manifest()["nodes"].values() if n["resource_type"] in ("test", "unit_test")]
+    assert len(tests) > 100
+    missing = sorted(n["name"] for n in tests if not (n.get("description") or "").strip())
+    assert missing == []
+
+
+def test_every_dashboard_column_is_typed_and_described():
+    manifest = _manifest()
+    (node,) = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["name"] == "signal_dashboard"]
+    sql = (DBT / "models" / "marts" / "signal_dashboard.sql").read_text()
+    final = sql[sql.index("final as ("):]
+    select_list = final[final.index("select") + len("select"):final.index("from unioned")]
+    selected = [line.split()[-1].rstrip(",") for line in select_list.splitlines() if line.strip()]
+    assert set(selected) == set(node["columns"]), "the YAML documents exactly the columns the model selects"
+    for name, column in node["columns"].items():
+        assert column.get("data_type"), name
+        assert len(column.get("description") or "") > 20, name
+
+
+def test_staging_is_one_folder_per_source_module():
+    sources = {p.stem for p in (DBT.parent / "pipelines" / "sources").glob("*.py")} - {"__init__", "http", "replay"}
+    folders = {p.name for p in (DBT / "models" / "staging").iterdir() if p.is_dir()}
+    assert folders <= sources and folders
+    for folder in folders:
+        assert (DBT / "models" / "staging" / folder / f"_{folder}__models.yml").exists(), folder
+    assert not list((DBT / "models" / "staging").glob("stg_*.sql"))
+
+
+def test_no_citation_of_files_the_project_does_not_contain():
+    texts = [p for p in DBT.rglob("*") if p.suffix in (".sql", ".yml", ".py", ".csv") and "target" not in p.parts]
+    assert [p for p in texts if "DESIGN.md" in p.read_text()] == []

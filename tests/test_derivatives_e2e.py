@@ -32,17 +32,18 @@ def dashboard(db: Path, day: date) -> dict[str, dict]:
 def test_replay_dashboard_reads_bear_continuation_on_2026_02_05(replay_warehouse):
     rows = dashboard(replay_warehouse, FEB5)
     funding, oi, liq = rows["funding_rate"], rows["open_interest"], rows["liquidations"]
-    # funding: the real Binance fundings of 1-5 Feb 2026 change sign twice (daily means +, -, -, +, +)
+    # funding: the day's close (last 8h settlement, one definition for every source) of the real Binance
+    # fundings is negative on 5 Feb 2026 (-0.004957 % per 8h at 16:00 UTC)
     assert funding["status"] == "bear_continuation"
-    assert funding["rule"] == "funding flips sign repeatedly: 2 sign changes in the last 5 days (>= 2)"
-    assert funding["reading"] == pytest.approx(0.0015047, abs=1e-6)
+    assert funding["rule"] == "funding negative: -0.0050 % per 8h (shorts pay longs)"
+    assert funding["reading"] == pytest.approx(-0.004957, abs=1e-6)
     assert funding["source"] == "binance+bybit" and funding["source_as_of"] == FEB5 and not funding["is_stale"]
     # OI: forced deleveraging (7d about -19.7 %, BTC closed 62,702 below the 70,000 key level)
     assert oi["status"] == "bear_continuation"
     assert oi["rule"].startswith("forced deleveraging: 7d OI -19.7 % <= -10 % while BTC closed at 62,702")
     assert oi["category"] == "leverage" and oi["reading_unit"] == "usd"
     # keyless: no liquidation history, said plainly
-    assert liq["status"] == "neutral" and liq["is_stale"] and "CoinGlass API key" in liq["rule"]
+    assert liq["status"] == "no_data" and liq["is_stale"] and "CoinGlass API key" in liq["rule"]
 
 
 def test_replay_funding_turns_negative_after_the_crash(replay_warehouse):

@@ -12,6 +12,11 @@ REF_HASHRATE_PHS = 894_379_696.84106 / 1000
 REF_REVENUE_BTC = 144 * 3.125 + 6.15
 REF_CLOSE_USD = 62_702.10
 REF_HASH_PRICE = REF_REVENUE_BTC * REF_CLOSE_USD / REF_HASHRATE_PHS  # ≈ 31.98 USD per PH/s per day
+# The dashboard's reading divides by the hashrate the difficulty in force implies (difficulty × 2^32 / 600 s),
+# not by the day's noisy estimate: 141,668,107,417,558 × 2^32 / 600 / 1e15 = 1,014,099.8 PH/s (docs/mining.md).
+REF_DIFFICULTY = 141_668_107_417_558
+REF_DIFFICULTY_HASHRATE_PHS = REF_DIFFICULTY * 2**32 / 600 / 1e15
+REF_HASH_PRICE_DIFFICULTY = REF_REVENUE_BTC * REF_CLOSE_USD / REF_DIFFICULTY_HASHRATE_PHS  # ≈ 28.20
 
 
 def one(path: Path, sql: str, params=None) -> dict:
@@ -35,9 +40,11 @@ def test_hash_price_on_the_reference_day_reproduces_the_worked_check(replay_ware
     assert row["fees_btc_per_day"] == pytest.approx(6.15, abs=0.01)
     assert row["btc_close_usd"] == pytest.approx(REF_CLOSE_USD, abs=0.01)
     # tolerance: 0.05 USD/PH/s/day (the fee rounding above moves it by < 0.002)
-    assert row["hash_price_usd_per_phs_day"] == pytest.approx(REF_HASH_PRICE, abs=0.05)
-    assert row["hash_price_usd_per_phs_day"] == pytest.approx(32.0, abs=0.05)
-    assert row["hash_price_btc_per_phs_day"] == pytest.approx(REF_REVENUE_BTC / REF_HASHRATE_PHS, rel=1e-4)
+    assert row["hash_price_on_estimate_usd_per_phs_day"] == pytest.approx(REF_HASH_PRICE, abs=0.05)
+    assert row["hash_price_on_estimate_usd_per_phs_day"] == pytest.approx(32.0, abs=0.05)
+    assert row["difficulty"] == REF_DIFFICULTY
+    assert row["hash_price_usd_per_phs_day"] == pytest.approx(REF_HASH_PRICE_DIFFICULTY, abs=0.05)
+    assert row["hash_price_btc_per_phs_day"] == pytest.approx(REF_REVENUE_BTC / REF_DIFFICULTY_HASHRATE_PHS, rel=1e-4)
     assert row["has_fee_data"] is True
     assert row["last_difficulty_change_pct"] == pytest.approx(-3.28, abs=0.01)
     assert row["next_difficulty_change_pct"] == pytest.approx(-13.4, abs=0.5)  # reported: about -13.37 %
@@ -48,7 +55,7 @@ def test_dashboard_row_on_the_reference_day_reads_bear_continuation(replay_wareh
               "select * from marts.signal_dashboard where as_of_date = '2026-02-05' and indicator = 'hash_price'")
     assert row["status"] == "bear_continuation"
     assert row["category"] == "mining"
-    assert row["reading"] == pytest.approx(32.0, abs=0.05)
+    assert row["reading"] == pytest.approx(REF_HASH_PRICE_DIFFICULTY, abs=0.05)
     assert "is a new 90-day low" in row["rule"]
     assert "31.98 USD/PH/s/day" in row["reading_text"]
     assert "next est. -13.45 %" in row["reading_text"] and "last -3.28 % on 2026-01-22" in row["reading_text"]
@@ -91,7 +98,7 @@ def test_raw_mining_tables_and_wide_mart(replay_warehouse):
     # 2024-01-11 .. 2026-02-12 less 3 days the source misses (2025-11-13..15)
     assert counts == {"hashrate": 761, "retargets": 55, "fee_days": 100, "estimates": 780}
     mart = one(replay_warehouse, "select * from marts.fct_daily_market where as_of_date = '2026-02-05'")
-    assert mart["hash_price_usd_per_phs_day"] == pytest.approx(REF_HASH_PRICE, abs=0.05)
+    assert mart["hash_price_usd_per_phs_day"] == pytest.approx(REF_HASH_PRICE_DIFFICULTY, abs=0.05)
     assert mart["next_difficulty_change_pct"] == pytest.approx(-13.45, abs=0.01)
 
 

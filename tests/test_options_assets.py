@@ -161,11 +161,11 @@ def test_reference_case_5_feb_2026_reads_bear_continuation(dashboard):
 
 def test_days_before_the_first_snapshot_read_null_with_the_reason(dashboard):
     rr = _row(dashboard, "2025-06-02", "risk_reversal_25d")
-    assert pd.isna(rr["reading"]) and rr["status"] == "neutral" and rr["is_stale"]
+    assert pd.isna(rr["reading"]) and rr["status"] == "no_data" and rr["is_stale"]
     assert "Deribit serves only the current chain" in rr["rule"] and "snapshots begin on 2025-11-01" in rr["rule"]
     assert rr["reading_text"].startswith("no chain snapshot; DVOL ")  # DVOL history as context
     ts = _row(dashboard, "2025-06-02", "iv_term_structure")
-    assert pd.isna(ts["reading"]) and ts["status"] == "neutral"
+    assert pd.isna(ts["reading"]) and ts["status"] == "no_data"
 
 
 def test_calm_days_read_normal_and_skew_recovers(dashboard):

@@ -7,8 +7,3 @@
 {% macro rule(indicator, parameter) -%}
     (select value from {{ ref('signal_rules') }} where indicator = '{{ indicator }}' and parameter = '{{ parameter }}')
 {%- endmacro %}
-
-{#- Human-readable millions of USD with sign, e.g. -434.1M -#}
-{% macro fmt_musd(expr) -%}
-    (case when {{ expr }} is null then 'n/a' else printf('%+,.1fM', ({{ expr }}) / 1e6) end)
-{%- endmacro %}

@@ -1,5 +1,5 @@
 -- BTC futures liquidations per day (USD) with the 30-day median of long liquidations (the previous
--- N days, N from the seed, excluding the day itself) and the cascade flag of DESIGN.md §1.
+-- N days, N from the seed, excluding the day itself) and the cascade flags (docs/derivatives.md).
 with
 
 liquidations as (select * from {{ ref('stg_coinglass__futures_liquidations') }}),
@@ -16,42 +16,43 @@ venue as (
 ),
 
 daily as (
-    select l.*
-    from liquidations as l
-    join venue as v on v.venue = l.venue
+    select liquidations.*
+    from liquidations
+    join venue on venue.venue = liquidations.venue
 ),
 
 with_median as (
     select
-        d.*,
-        (select median(p.long_liquidation_usd)
-         from daily as p
-         where p.liquidation_date < d.liquidation_date
-           and p.liquidation_date >= d.liquidation_date - cast(r.median_window_days as integer))  as long_median_prior_usd,
+        daily.*,
+        (select median(prior_day.long_liquidation_usd)
+         from daily as prior_day
+         where prior_day.liquidation_date < daily.liquidation_date
+           and prior_day.liquidation_date >= daily.liquidation_date - cast(rules.median_window_days as integer))  as long_median_prior_usd,
         (select count(*)
-         from daily as p
-         where p.liquidation_date < d.liquidation_date
-           and p.liquidation_date >= d.liquidation_date - cast(r.median_window_days as integer))  as median_days
-    from daily as d
-    cross join rules as r
+         from daily as prior_day
+         where prior_day.liquidation_date < daily.liquidation_date
+           and prior_day.liquidation_date >= daily.liquidation_date - cast(rules.median_window_days as integer))  as median_days
+    from daily
+    cross join rules
 ),
 
 final as (
     select
-        m.liquidation_date,
-        m.venue,
-        m.long_liquidation_usd,
-        m.short_liquidation_usd,
-        m.long_liquidation_usd + m.short_liquidation_usd                       as total_liquidation_usd,
-        m.long_median_prior_usd,
-        m.median_days,
-        m.long_liquidation_usd / nullif(m.long_median_prior_usd, 0)            as long_multiple_of_median,
-        m.long_liquidation_usd + m.short_liquidation_usd >= r.cascade_total_usd as is_total_cascade,
-        coalesce(m.long_liquidation_usd >= r.cascade_long_multiple * m.long_median_prior_usd
-                 and m.median_days >= cast(r.median_window_days as integer) / 2, false) as is_long_cascade,
-        m.source
-    from with_median as m
-    cross join rules as r
+        with_median.liquidation_date,
+        with_median.venue,
+        with_median.long_liquidation_usd,
+        with_median.short_liquidation_usd,
+        with_median.long_liquidation_usd + with_median.short_liquidation_usd                       as total_liquidation_usd,
+        with_median.long_median_prior_usd,
+        with_median.median_days,
+        with_median.long_liquidation_usd / nullif(with_median.long_median_prior_usd, 0)            as long_multiple_of_median,
+        with_median.long_liquidation_usd + with_median.short_liquidation_usd >= rules.cascade_total_usd as is_total_cascade,
+        coalesce(with_median.long_liquidation_usd >= rules.cascade_long_multiple * with_median.long_median_prior_usd
+                 and with_median.median_days >= cast(rules.median_window_days as integer) / 2, false) as is_long_cascade,
+        with_median.is_derived,
+        with_median.source
+    from with_median
+    cross join rules
 )
 
 select * from final

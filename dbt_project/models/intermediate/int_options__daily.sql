@@ -2,7 +2,15 @@
 -- slope (front-month 30d ATM minus 90d ATM, vol points; > 0 = inverted), and why a value is null.
 with
 
-cm as (select * from {{ ref('int_options__constant_maturity') }}),
+constant_maturity as (select * from {{ ref('int_options__constant_maturity') }}),
+chain as (select * from {{ ref('stg_deribit__option_chain') }}),
+
+provenance as (
+    -- the replay option chains are rendered from smile parameters: derived, not observed
+    select snapshot_date, bool_or(is_derived) as is_derived
+    from chain
+    group by snapshot_date
+),
 
 pivoted as (
     select
@@ -17,15 +25,17 @@ pivoted as (
         max(case when tenor_days = 30 then null_reason end)                    as null_reason_30d,
         max(case when tenor_days = 90 then null_reason end)                    as null_reason_90d,
         max(expiries_used)                                                     as expiries_used
-    from cm
+    from constant_maturity
     group by snapshot_date
 ),
 
 final as (
     select
-        *,
-        atm_iv_30d_pct - atm_iv_90d_pct     as term_slope_vol_pts
+        pivoted.*,
+        pivoted.atm_iv_30d_pct - pivoted.atm_iv_90d_pct     as term_slope_vol_pts,
+        coalesce(provenance.is_derived, false)              as is_derived
     from pivoted
+    left join provenance using (snapshot_date)
 )
 
 select * from final

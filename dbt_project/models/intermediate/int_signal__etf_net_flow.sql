@@ -1,19 +1,13 @@
--- Dashboard rows for the spot ETF net flow indicator (DESIGN.md §1), one per calendar day.
+-- Dashboard rows for the spot ETF net flow indicator, one per calendar day (rules: docs/signals.md).
 -- Weekends and holidays carry the latest trading day's reading; source_as_of says which day that was.
+-- Bear continuation: N heavy outflow days (<= the seed's threshold) in a row.
+-- Bull confirmation: the 5-day sum back at or above the bull minimum after a run of outflows (the
+-- 5-day sum was negative at some point in the lookback).
 with
 
-calendar as (select * from {{ ref('int_calendar__days') }}),
 daily as (select * from {{ ref('int_etf_flows__daily') }}),
-freshness as (select * from {{ ref('source_freshness') }} where source_key = 'etf_flows'),
 
-as_of as (
-    select
-        c.as_of_date,
-        d.*
-    from calendar as c
-    asof left join daily as d
-        on c.as_of_date >= d.flow_date
-),
+as_of as ({{ as_of_calendar('daily', 'flow_date') }}),
 
 rules as (
     select
@@ -25,16 +19,16 @@ rules as (
 
 classified as (
     select
-        a.*,
-        r.*,
+        as_of.*,
+        rules.*,
         case
-            when a.flow_date is null then 'neutral'
-            when a.heavy_outflow_streak_days >= r.bear_days then 'bear_continuation'
-            when a.net_flow_5d_usd >= r.bull_5d_min_usd and a.min_prior_5d_usd < 0 then 'bull_confirmation'
+            when as_of.flow_date is null then 'no_data'
+            when as_of.heavy_outflow_streak_days >= rules.bear_days then 'bear_continuation'
+            when as_of.net_flow_5d_usd >= rules.bull_5d_min_usd and as_of.min_prior_5d_usd < 0 then 'bull_confirmation'
             else 'neutral'
-        end as status
-    from as_of as a
-    cross join rules as r
+        end                                                     as status
+    from as_of
+    cross join rules
 ),
 
 final as (
@@ -45,7 +39,7 @@ final as (
         net_flow_usd                                            as reading,
         'usd'                                                   as reading_unit,
         case when flow_date is null then 'no data'
-             else {{ fmt_musd('net_flow_usd') }} || ' USD on ' || strftime(flow_date, '%Y-%m-%d')
+             else {{ fmt_musd('net_flow_usd') }} || ' USD on ' || {{ fmt_date('flow_date') }}
                   || '; 5d ' || {{ fmt_musd('net_flow_5d_usd') }}
                   || '; MTD ' || {{ fmt_musd('net_flow_mtd_usd') }}
         end                                                     as reading_text,
@@ -59,19 +53,21 @@ final as (
             when status = 'bull_confirmation' then
                 'outflows turned to inflow: 5-day sum ' || {{ fmt_musd('net_flow_5d_usd') }} || ' >= '
                 || {{ fmt_musd('bull_5d_min_usd') }} || ' after a 5-day sum as low as '
-                || {{ fmt_musd('min_prior_5d_usd') }} || ' in the previous ' || cast(lookback_days as integer)
+                || {{ fmt_musd('min_prior_5d_usd') }} || ' in the previous ' || {{ fmt_int('lookback_days') }}
                 || ' trading days'
             else
-                'neither rule fired: heavy-outflow streak ' || heavy_outflow_streak_days || ' of '
-                || cast(bear_days as integer) || ' days <= ' || {{ fmt_musd('heavy_outflow_usd') }}
+                'neutral: heavy-outflow streak ' || heavy_outflow_streak_days || ' of '
+                || {{ fmt_int('bear_days') }} || ' days <= ' || {{ fmt_musd('heavy_outflow_usd') }}
                 || '; 5-day sum ' || {{ fmt_musd('net_flow_5d_usd') }}
                 || case when coalesce(min_prior_5d_usd, 0) >= 0 then ' with no run of outflows before it' else '' end
         end                                                     as rule,
         source,
         flow_date                                               as source_as_of,
-        flow_date is null
-            or datediff('day', flow_date, as_of_date) > (select max_lag_days from freshness)
-                                                                as is_stale
+        'etf_flows'                                             as freshness_key,
+        false                                                   as is_derived,
+        cast(null as varchar)                                   as derived_inputs,
+        case when flow_date is null then 'spot ETF flows (no data on or before this day)' end
+                                                                as missing_inputs
     from classified
 )
 

@@ -1,80 +1,96 @@
--- Dashboard rows for the perp funding rate (DESIGN.md §1), one per calendar day.
+-- Dashboard rows for the perp funding rate, one per calendar day (rules: docs/derivatives.md).
+-- Reading: the funding rate at the day's close, % per 8h (int_futures_funding__by_source states the one definition).
 -- Bear continuation: funding negative, or it changed sign at least N times within M days.
--- Bull confirmation: positive at least K days in a row (a one-day blip is not a flip).
+-- Bull confirmation: funding TURNED positive after a negative or sign-flipping spell and has STAYED
+--   positive for K days (a one-day blip is not a flip); the confirmation decays to neutral once the
+--   positive run has lasted the hold plus the decay days. Funding that is simply positive, as it is on
+--   most days (Binance's +0.01 %/8h interest component), is neutral.
 with
 
-calendar as (select * from {{ ref('int_calendar__days') }}),
 daily as (select * from {{ ref('int_futures_funding__daily') }}),
-freshness as (select * from {{ ref('source_freshness') }} where source_key = 'futures_funding'),
 
-as_of as (
-    select
-        c.as_of_date,
-        d.*
-    from calendar as c
-    asof left join daily as d
-        on c.as_of_date >= d.funding_date
-),
+as_of as ({{ as_of_calendar('daily', 'funding_date') }}),
 
 rules as (
     select
-        {{ rule('funding_rate', 'bull_positive_days') }}            as bull_days,
-        {{ rule('funding_rate', 'bear_sign_changes') }}             as bear_sign_changes,
-        {{ rule('funding_rate', 'bear_sign_change_window_days') }}  as bear_window_days
+        {{ rule('funding_rate', 'bull_positive_days') }}                as bull_days,
+        {{ rule('funding_rate', 'bull_decay_days') }}                   as decay_days,
+        {{ rule('funding_rate', 'bull_prior_spell_lookback_days') }}    as spell_lookback_days,
+        {{ rule('funding_rate', 'bull_prior_spell_min_negative_days') }} as spell_min_negative_days,
+        {{ rule('funding_rate', 'bear_sign_changes') }}                 as bear_sign_changes,
+        {{ rule('funding_rate', 'bear_sign_change_window_days') }}      as bear_window_days
 ),
 
 classified as (
     select
-        a.*,
-        r.*,
+        as_of.*,
+        rules.*,
+        as_of.prior_spell_negative_days >= rules.spell_min_negative_days
+            or as_of.prior_spell_sign_changes >= rules.bear_sign_changes                as follows_bear_spell,
         case
-            when a.funding_date is null then 'neutral'
-            when a.funding_pct_8h < 0 then 'bear_continuation'
-            when a.sign_changes_in_window >= r.bear_sign_changes then 'bear_continuation'
-            when a.positive_streak_days >= r.bull_days then 'bull_confirmation'
+            when as_of.funding_date is null then 'no_data'
+            when as_of.funding_pct_8h < 0 then 'bear_continuation'
+            when as_of.sign_changes_in_window >= rules.bear_sign_changes then 'bear_continuation'
+            when as_of.positive_streak_days >= rules.bull_days
+                 and as_of.positive_streak_days < rules.bull_days + rules.decay_days
+                 and (as_of.prior_spell_negative_days >= rules.spell_min_negative_days
+                      or as_of.prior_spell_sign_changes >= rules.bear_sign_changes) then 'bull_confirmation'
             else 'neutral'
-        end as status
-    from as_of as a
-    cross join rules as r
+        end                                                                             as status
+    from as_of
+    cross join rules
 ),
 
 final as (
     select
         as_of_date,
-        'funding_rate'                                          as indicator,
-        'derivatives'                                           as category,
-        funding_pct_8h                                          as reading,
-        'pct_per_8h'                                            as reading_unit,
+        'funding_rate'                                                  as indicator,
+        'derivatives'                                                   as category,
+        funding_pct_8h                                                  as reading,
+        'pct_per_8h'                                                    as reading_unit,
         case when funding_date is null then 'no data'
-             else printf('%+.4f', funding_pct_8h) || ' % per 8h on ' || strftime(funding_date, '%Y-%m-%d')
-                  || case when is_oi_weighted then ' (OI-weighted)' else ' (equal-weighted venues)' end
-                  || '; ' || sign_changes_in_window || ' sign changes in ' || cast(bear_window_days as integer) || 'd'
+             else {{ fmt_num('funding_pct_8h', 4) }} || ' % per 8h at the close of ' || {{ fmt_date('funding_date') }}
+                  || ' (' || venues || case when is_oi_weighted then ', OI-weighted' else ', equal-weighted' end || ')'
+                  || '; ' || sign_changes_in_window || ' sign changes in ' || {{ fmt_int('bear_window_days') }} || 'd'
                   || case when positive_streak_days > 0 then '; positive ' || positive_streak_days || 'd in a row'
                           when negative_streak_days > 0 then '; negative ' || negative_streak_days || 'd in a row'
                           else '' end
-        end                                                     as reading_text,
+        end                                                             as reading_text,
         status,
         case
             when funding_date is null then 'no funding data on or before this day'
             when status = 'bear_continuation' and funding_pct_8h < 0 then
-                'funding negative: ' || printf('%+.4f', funding_pct_8h) || ' % per 8h (shorts pay longs)'
+                'funding negative: ' || {{ fmt_num('funding_pct_8h', 4) }} || ' % per 8h (shorts pay longs)'
                 || case when negative_streak_days > 1 then ', ' || negative_streak_days || ' days in a row' else '' end
             when status = 'bear_continuation' then
                 'funding flips sign repeatedly: ' || sign_changes_in_window || ' sign changes in the last '
-                || cast(bear_window_days as integer) || ' days (>= ' || cast(bear_sign_changes as integer) || ')'
+                || {{ fmt_int('bear_window_days') }} || ' days (>= ' || {{ fmt_int('bear_sign_changes') }} || ')'
             when status = 'bull_confirmation' then
-                'funding positive ' || positive_streak_days || ' days in a row (>= ' || cast(bull_days as integer) || ')'
+                'funding turned positive and stayed: positive ' || positive_streak_days || ' days in a row (>= '
+                || {{ fmt_int('bull_days') }} || ') after a spell with ' || prior_spell_negative_days
+                || ' negative days and ' || prior_spell_sign_changes || ' sign changes in the '
+                || {{ fmt_int('spell_lookback_days') }} || ' days before; reads bull for '
+                || {{ fmt_int('decay_days') }} || ' days, then neutral'
+            when positive_streak_days >= bull_days and follows_bear_spell then
+                'neutral: funding has held positive ' || positive_streak_days || ' days since the turn, past the '
+                || {{ fmt_int('decay_days') }} || '-day confirmation window (the turn is old news)'
+            when positive_streak_days >= bull_days then
+                'neutral: funding simply positive (' || positive_streak_days || ' days in a row) with no negative or '
+                || 'flipping spell in the ' || {{ fmt_int('spell_lookback_days') }} || ' days before the run: the '
+                || 'normal state of perp funding, not a turn'
             else
-                'neither rule fired: funding ' || printf('%+.4f', funding_pct_8h) || ' % per 8h, positive '
-                || positive_streak_days || ' of ' || cast(bull_days as integer) || ' days needed, '
-                || sign_changes_in_window || ' sign changes in ' || cast(bear_window_days as integer) || ' days (< '
-                || cast(bear_sign_changes as integer) || ')'
-        end                                                     as rule,
+                'neutral: funding ' || {{ fmt_num('funding_pct_8h', 4) }} || ' % per 8h, positive '
+                || positive_streak_days || ' of ' || {{ fmt_int('bull_days') }} || ' days needed for a turn, '
+                || sign_changes_in_window || ' sign changes in ' || {{ fmt_int('bear_window_days') }} || ' days (< '
+                || {{ fmt_int('bear_sign_changes') }} || ')'
+        end                                                             as rule,
         source,
-        funding_date                                            as source_as_of,
-        funding_date is null
-            or datediff('day', funding_date, as_of_date) > (select max_lag_days from freshness)
-                                                                as is_stale
+        funding_date                                                    as source_as_of,
+        'futures_funding'                                               as freshness_key,
+        coalesce(is_derived, false)                                     as is_derived,
+        derived_inputs,
+        case when funding_date is null then 'futures funding (no data on or before this day)' end
+                                                                        as missing_inputs
     from classified
 )
 

@@ -1,20 +1,13 @@
--- Dashboard rows for the hash price + difficulty indicator (DESIGN.md §1), one per calendar day.
--- bull: a difficulty adjustment landed recently and hashrate stabilised (7d change within ± the seed's band);
--- bear: hash price at a new N-day low, or the 7-day hashrate falling by more than the seed's threshold.
+-- Dashboard rows for the hash price + difficulty indicator, one per calendar day (rules: docs/mining.md).
+-- Reading: hash price on the difficulty-implied hashrate (int_mining__daily), USD per PH/s per day.
+-- Bull: a DOWNWARD difficulty adjustment landed within the seed's days (miners' revenue per hash rises)
+--   and the 7-day mean hashrate is stable (change within ± the seed's band).
+-- Bear: hash price at a new N-day low, or the 7-day mean hashrate falling by more than the seed's threshold.
 with
 
-calendar as (select * from {{ ref('int_calendar__days') }}),
 daily as (select * from {{ ref('int_mining__daily') }}),
-freshness as (select * from {{ ref('source_freshness') }} where source_key = 'mining'),
 
-as_of as (
-    select
-        c.as_of_date,
-        d.*
-    from calendar as c
-    asof left join daily as d
-        on c.as_of_date >= d.hashrate_date
-),
+as_of as ({{ as_of_calendar('daily', 'hashrate_date') }}),
 
 rules as (
     select
@@ -26,35 +19,37 @@ rules as (
 
 classified as (
     select
-        a.*,
-        r.*,
-        a.hashrate_7d_change_pct < -r.drop_pct                          as is_hashrate_falling,
-        a.days_since_last_adjustment <= r.landed_days                   as has_adjustment_landed,
-        abs(a.hashrate_7d_change_pct) <= r.stable_pct                   as is_hashrate_stable,
+        as_of.*,
+        rules.*,
+        as_of.hashrate_7d_change_pct < -rules.drop_pct                              as is_hashrate_falling,
+        as_of.days_since_last_adjustment <= rules.landed_days
+            and as_of.last_difficulty_change_pct < 0                                as has_downward_adjustment_landed,
+        abs(as_of.hashrate_7d_change_pct) <= rules.stable_pct                       as is_hashrate_stable,
         case
-            when a.hashrate_date is null then 'neutral'
-            when a.is_new_low or a.hashrate_7d_change_pct < -r.drop_pct then 'bear_continuation'
-            when a.days_since_last_adjustment <= r.landed_days
-                 and abs(a.hashrate_7d_change_pct) <= r.stable_pct then 'bull_confirmation'
+            when as_of.hashrate_date is null or as_of.hash_price_usd_per_phs_day is null then 'no_data'
+            when as_of.is_new_low or as_of.hashrate_7d_change_pct < -rules.drop_pct then 'bear_continuation'
+            when as_of.days_since_last_adjustment <= rules.landed_days
+                 and as_of.last_difficulty_change_pct < 0
+                 and abs(as_of.hashrate_7d_change_pct) <= rules.stable_pct then 'bull_confirmation'
             else 'neutral'
-        end                                                             as status
-    from as_of as a
-    cross join rules as r
+        end                                                                         as status
+    from as_of
+    cross join rules
 ),
 
 texts as (
     select
         *,
-        coalesce(printf('%+.1f %%', hashrate_7d_change_pct), 'n/a')     as trend_text,
-        coalesce(printf('%.2f', hash_price_usd_per_phs_day), 'n/a')     as price_text,
-        coalesce(printf('%.2f', prior_low_usd_per_phs_day), 'n/a')      as low_text,
-        coalesce(printf('%+.2f %% on %s', last_difficulty_change_pct, strftime(last_adjustment_date, '%Y-%m-%d')),
-                 'n/a (no retarget loaded before this day)')           as last_text,
-        coalesce(cast(days_since_last_adjustment as varchar), 'n/a')    as days_since_text,
+        {{ fmt_pct('hashrate_7d_change_pct') }}                                     as trend_text,
+        {{ fmt_num('hash_price_usd_per_phs_day', 2, false) }}                       as price_text,
+        {{ fmt_num('prior_low_usd_per_phs_day', 2, false) }}                        as low_text,
+        coalesce({{ fmt_pct('last_difficulty_change_pct', 2) }} || ' on ' || strftime(last_adjustment_date, '%Y-%m-%d'),
+                 'n/a (no retarget loaded before this day)')                        as last_text,
+        {{ fmt_int('days_since_last_adjustment') }}                                 as days_since_text,
         case when next_difficulty_change_pct is null then 'n/a'
-             else printf('%+.2f %%', next_difficulty_change_pct)
+             else {{ fmt_pct('next_difficulty_change_pct', 2) }}
                   || coalesce(' (~' || strftime(estimated_retarget_at, '%Y-%m-%d') || ')', '')
-        end                                                             as next_text
+        end                                                                         as next_text
     from classified
 ),
 
@@ -68,38 +63,48 @@ final as (
         case when hashrate_date is null then 'no mining data'
              else 'hash price ' || price_text || ' USD/PH/s/day'
                   || coalesce(printf(' (%.6f BTC)', hash_price_btc_per_phs_day), '')
-                  || ' on ' || strftime(hashrate_date, '%Y-%m-%d')
+                  || ' on ' || {{ fmt_date('hashrate_date') }} || ', on the difficulty-implied hashrate '
+                  || {{ fmt_num('difficulty_hashrate_phs / 1000', 0, false) }} || ' EH/s ('
+                  || {{ fmt_num('hash_price_on_estimate_usd_per_phs_day', 2, false) }}
+                  || ' USD/PH/s/day on the day''s noisy hashrate estimate)'
                   || case when btc_close_usd is null then ' [no BTC price that day]' else '' end
                   || case when not has_fee_data then ' [subsidy only: no fee data that day]' else '' end
-                  || printf('; hashrate %.0f EH/s, 7d mean ', hashrate_hs / 1e18) || trend_text || ' w/w'
+                  || '; hashrate estimate ' || {{ fmt_num('hashrate_hs / 1e18', 0, false) }} || ' EH/s, 7d mean '
+                  || trend_text || ' w/w'
                   || '; difficulty last ' || last_text || ', next est. ' || next_text
         end                                                             as reading_text,
         status,
         case
             when hashrate_date is null then 'no hashrate data on or before this day'
+            when hash_price_usd_per_phs_day is null then 'no hash price: no BTC close for ' || {{ fmt_date('hashrate_date') }}
             when status = 'bear_continuation' then
                 concat_ws('; ',
-                    case when is_new_low then 'hash price ' || price_text || ' is a new ' || cast(low_days as integer)
+                    case when is_new_low then 'hash price ' || price_text || ' is a new ' || {{ fmt_int('low_days') }}
                          || '-day low (previous low ' || low_text || ')' end,
                     case when is_hashrate_falling then '7d mean hashrate ' || trend_text || ' falls more than '
-                         || printf('%.0f %%', drop_pct) || ' (miners switching off)' end)
+                         || {{ fmt_pct('drop_pct', 0, false) }} || ' (miners switching off)' end)
             when status = 'bull_confirmation' then
-                'difficulty adjustment landed ' || days_since_text || ' days ago (' || last_text
-                || ', within ' || cast(landed_days as integer) || ' days) and 7d mean hashrate ' || trend_text
-                || ' is within ±' || printf('%.0f %%', stable_pct)
+                'downward difficulty adjustment landed ' || days_since_text || ' days ago (' || last_text
+                || ', within ' || {{ fmt_int('landed_days') }} || ' days) and 7d mean hashrate ' || trend_text
+                || ' is within ±' || {{ fmt_pct('stable_pct', 0, false) }}
             else
-                'neither rule fired: hash price ' || price_text || ' vs ' || cast(low_days as integer)
+                'neutral: hash price ' || price_text || ' vs ' || {{ fmt_int('low_days') }}
                 || '-day low ' || low_text
                 || case when not has_full_low_lookback then ' (lookback not yet covered)' else '' end
                 || '; 7d mean hashrate ' || trend_text
-                || ' (bear below -' || printf('%.0f %%', drop_pct) || ', stable within ±' || printf('%.0f %%', stable_pct)
-                || '); last adjustment ' || days_since_text || ' days ago'
+                || ' (bear below -' || {{ fmt_pct('drop_pct', 0, false) }} || ', stable within ±'
+                || {{ fmt_pct('stable_pct', 0, false) }} || '); last adjustment ' || last_text || ', '
+                || days_since_text || ' days ago (bull needs a downward one within '
+                || {{ fmt_int('landed_days') }} || ' days)'
         end                                                             as rule,
         source,
         hashrate_date                                                   as source_as_of,
-        hashrate_date is null
-            or datediff('day', hashrate_date, as_of_date) > (select max_lag_days from freshness)
-                                                                        as is_stale
+        'mining'                                                        as freshness_key,
+        false                                                           as is_derived,
+        cast(null as varchar)                                           as derived_inputs,
+        case when hashrate_date is null then 'mempool.space hashrate (no data on or before this day)'
+             when hash_price_usd_per_phs_day is null then 'BTC close of ' || {{ fmt_date('hashrate_date') }} end
+                                                                        as missing_inputs
     from texts
 )
 

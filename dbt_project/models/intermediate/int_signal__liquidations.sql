@@ -1,20 +1,12 @@
--- Dashboard rows for futures liquidations (DESIGN.md §1), one per calendar day. Context only: there is
--- no bull rule. Bear continuation on a cascade day: total liquidations >= the cascade total, or long
--- liquidations >= the multiple of their median over the previous N days.
+-- Dashboard rows for futures liquidations, one per calendar day. Context only: there is no bull rule.
+-- Bear continuation on a cascade day: total liquidations >= the cascade total, or long liquidations >=
+-- the multiple of their median over the previous N days. Without data (a keyless build: no exchange
+-- publishes a liquidation history without a key) the row reads no_data, never neutral.
 with
 
-calendar as (select * from {{ ref('int_calendar__days') }}),
 daily as (select * from {{ ref('int_futures_liquidations__daily') }}),
-freshness as (select * from {{ ref('source_freshness') }} where source_key = 'futures_liquidations'),
 
-as_of as (
-    select
-        c.as_of_date,
-        d.*
-    from calendar as c
-    asof left join daily as d
-        on c.as_of_date >= d.liquidation_date
-),
+as_of as ({{ as_of_calendar('daily', 'liquidation_date') }}),
 
 rules as (
     select
@@ -25,15 +17,15 @@ rules as (
 
 classified as (
     select
-        a.*,
-        r.*,
+        as_of.*,
+        rules.*,
         case
-            when a.liquidation_date is null then 'neutral'
-            when a.is_total_cascade or a.is_long_cascade then 'bear_continuation'
+            when as_of.liquidation_date is null then 'no_data'
+            when as_of.is_total_cascade or as_of.is_long_cascade then 'bear_continuation'
             else 'neutral'
-        end as status
-    from as_of as a
-    cross join rules as r
+        end                                                     as status
+    from as_of
+    cross join rules
 ),
 
 final as (
@@ -44,34 +36,37 @@ final as (
         total_liquidation_usd                                   as reading,
         'usd'                                                   as reading_unit,
         case when liquidation_date is null then 'no data'
-             else printf('%,.1f', total_liquidation_usd / 1e6) || 'M USD on ' || strftime(liquidation_date, '%Y-%m-%d')
-                  || ' (long ' || printf('%,.1f', long_liquidation_usd / 1e6) || 'M, short '
-                  || printf('%,.1f', short_liquidation_usd / 1e6) || 'M; long '
-                  || coalesce(printf('%.1f', long_multiple_of_median) || 'x', 'n/a') || ' its '
-                  || cast(median_window_days as integer) || 'd median; ' || venue || ')'
+             else {{ fmt_musd('total_liquidation_usd', signed=false) }} || ' USD on ' || {{ fmt_date('liquidation_date') }}
+                  || ' (long ' || {{ fmt_musd('long_liquidation_usd', signed=false) }} || ', short '
+                  || {{ fmt_musd('short_liquidation_usd', signed=false) }} || '; long '
+                  || {{ fmt_num('long_multiple_of_median', 1, false) }} || 'x its '
+                  || {{ fmt_int('median_window_days') }} || 'd median; ' || venue || ')'
         end                                                     as reading_text,
         status,
         case
             when liquidation_date is null then 'no liquidation data on or before this day (needs a CoinGlass API key)'
             when is_total_cascade then
-                'cascade day: total liquidations ' || printf('%,.0f', total_liquidation_usd / 1e6) || 'M USD >= '
-                || printf('%,.0f', cascade_total_usd / 1e6) || 'M'
+                'cascade day: total liquidations ' || {{ fmt_musd('total_liquidation_usd', signed=false) }} || ' USD >= '
+                || {{ fmt_musd('cascade_total_usd', signed=false, decimals=0) }}
             when is_long_cascade then
-                'cascade day: long liquidations ' || printf('%,.1f', long_liquidation_usd / 1e6) || 'M USD = '
-                || printf('%.1f', long_multiple_of_median) || 'x their ' || cast(median_window_days as integer)
-                || '-day median (' || printf('%,.1f', long_median_prior_usd / 1e6) || 'M) >= '
-                || printf('%.0f', cascade_long_multiple) || 'x'
+                'cascade day: long liquidations ' || {{ fmt_musd('long_liquidation_usd', signed=false) }} || ' USD = '
+                || {{ fmt_num('long_multiple_of_median', 1, false) }} || 'x their ' || {{ fmt_int('median_window_days') }}
+                || '-day median (' || {{ fmt_musd('long_median_prior_usd', signed=false) }} || ') >= '
+                || {{ fmt_num('cascade_long_multiple', 0, false) }} || 'x'
             else
-                'no cascade (context only): total ' || printf('%,.1f', total_liquidation_usd / 1e6) || 'M < '
-                || printf('%,.0f', cascade_total_usd / 1e6) || 'M and long '
-                || coalesce(printf('%.1f', long_multiple_of_median) || 'x', 'n/a') || ' < '
-                || printf('%.0f', cascade_long_multiple) || 'x the ' || cast(median_window_days as integer) || '-day median'
+                'no cascade (context only): total ' || {{ fmt_musd('total_liquidation_usd', signed=false) }} || ' < '
+                || {{ fmt_musd('cascade_total_usd', signed=false, decimals=0) }} || ' and long '
+                || {{ fmt_num('long_multiple_of_median', 1, false) }} || 'x < '
+                || {{ fmt_num('cascade_long_multiple', 0, false) }} || 'x the ' || {{ fmt_int('median_window_days') }}
+                || '-day median'
         end                                                     as rule,
         source,
         liquidation_date                                        as source_as_of,
-        liquidation_date is null
-            or datediff('day', liquidation_date, as_of_date) > (select max_lag_days from freshness)
-                                                                as is_stale
+        'futures_liquidations'                                  as freshness_key,
+        coalesce(is_derived, false)                                     as is_derived,
+        case when is_derived then 'CoinGlass liquidations' end  as derived_inputs,
+        case when liquidation_date is null then 'futures liquidations (no data: needs a CoinGlass API key)' end
+                                                                as missing_inputs
     from classified
 )
 

@@ -1,4 +1,4 @@
--- Dashboard rows for macro risk appetite (DESIGN.md §1), one per calendar day. Reads the carried-forward
+-- Dashboard rows for macro risk appetite, one per calendar day (rules: docs/macro_and_regime.md). Reads the carried-forward
 -- closes of int_macro__daily: weekends and holidays show the latest trading day's reading.
 -- Bull: at least bull_min_equities_above of the four equity indices above their 20d MA, and the dollar
 -- index and the 10y yield not rising over the 5-day lookback. Bear: at least bear_min_equities_below of
@@ -7,7 +7,6 @@ with
 
 calendar as (select * from {{ ref('int_calendar__days') }}),
 macro as (select * from {{ ref('int_macro__daily') }}),
-freshness as (select * from {{ ref('source_freshness') }} where source_key = 'macro'),
 
 rules as (
     select
@@ -48,12 +47,12 @@ per_day as (
 
 joined as (
     select
-        c.as_of_date,
-        d.* exclude (as_of_date),
-        r.*
-    from calendar as c
-    left join per_day as d on d.as_of_date = c.as_of_date
-    cross join rules as r
+        calendar.as_of_date,
+        per_day.* exclude (as_of_date),
+        rules.*
+    from calendar
+    left join per_day on per_day.as_of_date = calendar.as_of_date
+    cross join rules
 ),
 
 classified as (
@@ -62,7 +61,7 @@ classified as (
         coalesce(dollar_change_5d_pct >= dollar_sharp_pct, false)      as is_dollar_sharp,
         coalesce(yield_change_5d_bp >= yield_sharp_bp, false)          as is_yield_sharp,
         case
-            when coalesce(series_present, 0) = 0 then 'neutral'
+            when coalesce(series_present, 0) = 0 then 'no_data'
             when equities_below_ma >= bear_min_below
                  or coalesce(dollar_change_5d_pct >= dollar_sharp_pct, false)
                  or coalesce(yield_change_5d_bp >= yield_sharp_bp, false)       then 'bear_continuation'
@@ -82,19 +81,19 @@ final as (
         cast(equities_above_ma as double)                       as reading,
         'equity indices above 20d MA (of 4)'                    as reading_unit,
         case when coalesce(series_present, 0) = 0 then 'no data'
-             else equities_above_ma || '/4 equities above ' || cast(ma_days as integer) || 'd MA; closes of '
-                  || coalesce(strftime(sp500_obs_date, '%Y-%m-%d'), 'n/a') || ' d/d: '
-                  || 'S&P ' || coalesce(printf('%+.2f%%', sp500_1d_pct), 'n/a')
-                  || ', Nasdaq ' || coalesce(printf('%+.2f%%', nasdaq_1d_pct), 'n/a')
-                  || ', Dow ' || coalesce(printf('%+.2f%%', dow_1d_pct), 'n/a')
-                  || ', SOX ' || coalesce(printf('%+.2f%%', sox_1d_pct), 'n/a')
-                  || ', gold ' || coalesce(printf('%+.2f%%', gold_1d_pct), 'n/a')
-                  || ', silver ' || coalesce(printf('%+.2f%%', silver_1d_pct), 'n/a')
-                  || ', dollar ' || coalesce(printf('%+.2f%%', dollar_1d_pct), 'n/a')
-                  || ', 10y ' || coalesce(printf('%+.0fbp', yield_1d_bp), 'n/a')
-                  || '; ' || cast(lookback_days as integer) || 'd: dollar '
-                  || coalesce(printf('%+.2f%%', dollar_change_5d_pct), 'n/a')
-                  || ', 10y ' || coalesce(printf('%+.0fbp', yield_change_5d_bp), 'n/a')
+             else equities_above_ma || '/4 equities above ' || {{ fmt_int('ma_days') }} || 'd MA; closes of '
+                  || {{ fmt_date('sp500_obs_date') }} || ' d/d: '
+                  || 'S&P ' || {{ fmt_pct('sp500_1d_pct', 2, space=false) }}
+                  || ', Nasdaq ' || {{ fmt_pct('nasdaq_1d_pct', 2, space=false) }}
+                  || ', Dow ' || {{ fmt_pct('dow_1d_pct', 2, space=false) }}
+                  || ', SOX ' || {{ fmt_pct('sox_1d_pct', 2, space=false) }}
+                  || ', gold ' || {{ fmt_pct('gold_1d_pct', 2, space=false) }}
+                  || ', silver ' || {{ fmt_pct('silver_1d_pct', 2, space=false) }}
+                  || ', dollar ' || {{ fmt_pct('dollar_1d_pct', 2, space=false) }}
+                  || ', 10y ' || {{ fmt_num('yield_1d_bp', 0) }} || 'bp'
+                  || '; ' || {{ fmt_int('lookback_days') }} || 'd: dollar '
+                  || {{ fmt_pct('dollar_change_5d_pct', 2, space=false) }}
+                  || ', 10y ' || {{ fmt_num('yield_change_5d_bp', 0) }} || 'bp'
         end                                                     as reading_text,
         status,
         case
@@ -103,33 +102,36 @@ final as (
                 'risk-off: '
                 || concat_ws('; ',
                     case when equities_below_ma >= bear_min_below then
-                        equities_below_ma || ' of 4 equity indices below their ' || cast(ma_days as integer)
-                        || 'd MA (bear at >= ' || cast(bear_min_below as integer) || ')' end,
-                    case when is_dollar_sharp then 'dollar index ' || printf('%+.2f%%', dollar_change_5d_pct)
-                        || ' over ' || cast(lookback_days as integer) || 'd (sharp at >= '
-                        || printf('%+.2f%%', dollar_sharp_pct) || ')' end,
-                    case when is_yield_sharp then '10y yield ' || printf('%+.0fbp', yield_change_5d_bp)
-                        || ' over ' || cast(lookback_days as integer) || 'd (sharp at >= '
-                        || printf('%+.0fbp', yield_sharp_bp) || ')' end)
+                        equities_below_ma || ' of 4 equity indices below their ' || {{ fmt_int('ma_days') }}
+                        || 'd MA (bear at >= ' || {{ fmt_int('bear_min_below') }} || ')' end,
+                    case when is_dollar_sharp then 'dollar index ' || {{ fmt_pct('dollar_change_5d_pct', 2, space=false) }}
+                        || ' over ' || {{ fmt_int('lookback_days') }} || 'd (sharp at >= '
+                        || {{ fmt_pct('dollar_sharp_pct', 2, space=false) }} || ')' end,
+                    case when is_yield_sharp then '10y yield ' || {{ fmt_num('yield_change_5d_bp', 0) }} || 'bp'
+                        || ' over ' || {{ fmt_int('lookback_days') }} || 'd (sharp at >= '
+                        || {{ fmt_num('yield_sharp_bp', 0) }} || 'bp' || ')' end)
             when status = 'bull_confirmation' then
                 'risk appetite holds: ' || equities_above_ma || ' of 4 equity indices above their '
-                || cast(ma_days as integer) || 'd MA (bull at >= ' || cast(bull_min_above as integer)
-                || '), dollar ' || printf('%+.2f%%', dollar_change_5d_pct) || ' and 10y '
-                || printf('%+.0fbp', yield_change_5d_bp) || ' over ' || cast(lookback_days as integer)
+                || {{ fmt_int('ma_days') }} || 'd MA (bull at >= ' || {{ fmt_int('bull_min_above') }}
+                || '), dollar ' || {{ fmt_pct('dollar_change_5d_pct', 2, space=false) }} || ' and 10y '
+                || {{ fmt_num('yield_change_5d_bp', 0) }} || 'bp' || ' over ' || {{ fmt_int('lookback_days') }}
                 || 'd (not rising)'
             else
-                'neither rule fired: ' || equities_above_ma || ' above / ' || equities_below_ma || ' below the '
-                || cast(ma_days as integer) || 'd MA of ' || equities_with_ma || ' equity indices with a full window'
-                || '; dollar ' || coalesce(printf('%+.2f%%', dollar_change_5d_pct), 'n/a') || ', 10y '
-                || coalesce(printf('%+.0fbp', yield_change_5d_bp), 'n/a') || ' over '
-                || cast(lookback_days as integer) || 'd'
+                'neutral: ' || equities_above_ma || ' above / ' || equities_below_ma || ' below the '
+                || {{ fmt_int('ma_days') }} || 'd MA of ' || equities_with_ma || ' equity indices with a full window'
+                || '; dollar ' || {{ fmt_pct('dollar_change_5d_pct', 2, space=false) }} || ', 10y '
+                || {{ fmt_num('yield_change_5d_bp', 0) }} || 'bp' || ' over '
+                || {{ fmt_int('lookback_days') }} || 'd'
                 || case when series_present < 8 then ' (' || series_present || ' of 8 series available)' else '' end
         end                                                     as rule,
         sources                                                 as source,
         oldest_obs_date                                         as source_as_of,
-        oldest_obs_date is null
-            or datediff('day', oldest_obs_date, as_of_date) > (select max_lag_days from freshness)
-                                                                as is_stale
+        'macro'                                                 as freshness_key,
+        false                                                   as is_derived,
+        cast(null as varchar)                                   as derived_inputs,
+        case when coalesce(series_present, 0) = 0 then 'macro closes (none on or before this day)'
+             when series_present < 8 then (8 - series_present) || ' of the 8 macro series' end
+                                                                as missing_inputs
     from classified
 )
 

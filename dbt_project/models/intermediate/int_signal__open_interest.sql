@@ -1,89 +1,89 @@
--- Dashboard rows for futures open interest (DESIGN.md §1), one per calendar day.
--- Bear continuation, either clause:
---   (a) re-leveraging: OI up >= rebuild % over 7 days while BTC rose over the same 7 days (DESIGN default);
+-- Dashboard rows for futures open interest, one per calendar day (rules: docs/derivatives.md).
+-- The price conditions read the same day's levels as price_vs_key_levels (int_btc_price__key_levels),
+-- never a fixed price. Bear continuation, either clause:
+--   (a) re-leveraging: OI up >= rebuild % over 7 days while BTC rose over the same 7 days;
 --   (b) forced deleveraging: OI down by at least |deleveraging| % over 7 days while BTC closes below the
---       key level (added: a falling market flushing longs, as in the week to 5 Feb 2026; docs/derivatives.md).
--- Bull confirmation: OI stable (|7d change| <= stable %) and BTC closes above the key level.
+--       day's support band (a falling market flushing longs, as in the week to 5 Feb 2026).
+-- Bull confirmation: OI stable (|7d change| <= stable %) and BTC closes above the day's key level.
 with
 
-calendar as (select * from {{ ref('int_calendar__days') }}),
 daily as (select * from {{ ref('int_futures_open_interest__daily') }}),
-freshness as (select * from {{ ref('source_freshness') }} where source_key = 'futures_open_interest'),
+levels as (select * from {{ ref('int_btc_price__key_levels') }}),
 
-as_of as (
-    select
-        c.as_of_date,
-        d.*
-    from calendar as c
-    asof left join daily as d
-        on c.as_of_date >= d.oi_date
-),
+as_of as ({{ as_of_calendar('daily', 'oi_date') }}),
 
 rules as (
     select
         {{ rule('open_interest', 'stable_abs_7d_change_pct') }}     as stable_pct,
         {{ rule('open_interest', 'rebuild_7d_change_pct') }}        as rebuild_pct,
-        {{ rule('open_interest', 'deleveraging_7d_change_pct') }}   as deleveraging_pct,
-        {{ rule('open_interest', 'key_level_usd') }}                as key_level_usd
+        {{ rule('open_interest', 'deleveraging_7d_change_pct') }}   as deleveraging_pct
 ),
 
 classified as (
     select
-        a.*,
-        r.*,
+        as_of.*,
+        rules.*,
+        levels.key_level_usd,
+        levels.support_band_low_usd,
+        levels.is_dated_level,
         case
-            when a.oi_date is null or a.oi_change_7d_pct is null then 'neutral'
-            when a.oi_change_7d_pct >= r.rebuild_pct and a.btc_change_7d_pct > 0 then 'bear_continuation'
-            when a.oi_change_7d_pct <= r.deleveraging_pct and a.btc_close_usd < r.key_level_usd then 'bear_continuation'
-            when abs(a.oi_change_7d_pct) <= r.stable_pct and a.btc_close_usd > r.key_level_usd then 'bull_confirmation'
+            when as_of.oi_date is null or as_of.oi_change_7d_pct is null then 'no_data'
+            when as_of.oi_change_7d_pct >= rules.rebuild_pct and as_of.btc_change_7d_pct > 0 then 'bear_continuation'
+            when as_of.oi_change_7d_pct <= rules.deleveraging_pct
+                 and as_of.btc_close_usd < levels.support_band_low_usd then 'bear_continuation'
+            when abs(as_of.oi_change_7d_pct) <= rules.stable_pct
+                 and as_of.btc_close_usd > levels.key_level_usd then 'bull_confirmation'
             else 'neutral'
-        end as status
-    from as_of as a
-    cross join rules as r
+        end                                                             as status
+    from as_of
+    cross join rules
+    left join levels on levels.price_date = as_of.oi_date
 ),
 
 final as (
     select
         as_of_date,
-        'open_interest'                                         as indicator,
-        'leverage'                                              as category,
-        oi_usd                                                  as reading,
-        'usd'                                                   as reading_unit,
+        'open_interest'                                                 as indicator,
+        'leverage'                                                      as category,
+        oi_usd                                                          as reading,
+        'usd'                                                           as reading_unit,
         case when oi_date is null then 'no data'
-             else printf('%.1f', oi_usd / 1e9) || 'bn USD on ' || strftime(oi_date, '%Y-%m-%d')
-                  || '; 7d ' || coalesce(printf('%+.1f', oi_change_7d_pct) || ' %', 'n/a')
-                  || '; 30d ' || coalesce(printf('%+.1f', oi_change_30d_pct) || ' %', 'n/a')
-                  || '; BTC ' || coalesce(printf('%,.0f', btc_close_usd), 'n/a')
-                  || ' (7d ' || coalesce(printf('%+.1f', btc_change_7d_pct) || ' %', 'n/a') || ')'
-        end                                                     as reading_text,
+             else {{ fmt_bnusd('oi_usd') }} || ' USD on ' || {{ fmt_date('oi_date') }} || ', ' || venues
+                  || '; 7d ' || {{ fmt_pct('oi_change_7d_pct') }} || '; 30d ' || {{ fmt_pct('oi_change_30d_pct') }}
+                  || '; BTC ' || {{ fmt_usd('btc_close_usd') }} || ' (7d ' || {{ fmt_pct('btc_change_7d_pct') }} || ')'
+        end                                                             as reading_text,
         status,
         case
             when oi_date is null then 'no open interest data on or before this day'
             when oi_change_7d_pct is null then 'no OI 7 days earlier to compare with'
             when status = 'bear_continuation' and oi_change_7d_pct >= rebuild_pct then
-                'OI rebuilding fast during a rebound: 7d ' || printf('%+.1f', oi_change_7d_pct) || ' % >= +'
-                || printf('%.0f', rebuild_pct) || ' % while BTC rose ' || printf('%+.1f', btc_change_7d_pct)
-                || ' %: next liquidation leg likely'
+                'OI rebuilding fast during a rebound: 7d ' || {{ fmt_pct('oi_change_7d_pct') }} || ' >= +'
+                || {{ fmt_pct('rebuild_pct', 0, false) }} || ' while BTC rose ' || {{ fmt_pct('btc_change_7d_pct') }}
+                || ': next liquidation leg likely'
             when status = 'bear_continuation' then
-                'forced deleveraging: 7d OI ' || printf('%+.1f', oi_change_7d_pct) || ' % <= '
-                || printf('%.0f', deleveraging_pct) || ' % while BTC closed at ' || printf('%,.0f', btc_close_usd)
-                || ' below the ' || printf('%,.0f', key_level_usd) || ' key level'
+                'forced deleveraging: 7d OI ' || {{ fmt_pct('oi_change_7d_pct') }} || ' <= '
+                || {{ fmt_pct('deleveraging_pct', 0) }} || ' while BTC closed at ' || {{ fmt_usd('btc_close_usd') }}
+                || ' below the support band bottom ' || {{ fmt_usd('support_band_low_usd') }}
+                || case when is_dated_level then ' (dated)' else ' (derived range low)' end
             when status = 'bull_confirmation' then
-                'OI stable: 7d ' || printf('%+.1f', oi_change_7d_pct) || ' % within +/-' || printf('%.0f', stable_pct)
-                || ' % and BTC closed at ' || printf('%,.0f', btc_close_usd) || ' above the '
-                || printf('%,.0f', key_level_usd) || ' key level'
+                'OI stable: 7d ' || {{ fmt_pct('oi_change_7d_pct') }} || ' within +/-' || {{ fmt_pct('stable_pct', 0, false) }}
+                || ' and BTC closed at ' || {{ fmt_usd('btc_close_usd') }} || ' above the key level '
+                || {{ fmt_usd('key_level_usd') }} || case when is_dated_level then ' (dated)' else ' (derived range high)' end
             else
-                'neither rule fired: 7d OI ' || printf('%+.1f', oi_change_7d_pct) || ' % (stable within +/-'
-                || printf('%.0f', stable_pct) || ' %, rebuild >= +' || printf('%.0f', rebuild_pct)
-                || ' % with price up, deleveraging <= ' || printf('%.0f', deleveraging_pct)
-                || ' % below the key level); BTC ' || coalesce(printf('%,.0f', btc_close_usd), 'n/a') || ' vs '
-                || printf('%,.0f', key_level_usd)
-        end                                                     as rule,
+                'neutral: 7d OI ' || {{ fmt_pct('oi_change_7d_pct') }} || ' (stable within +/-'
+                || {{ fmt_pct('stable_pct', 0, false) }} || ', rebuild >= +' || {{ fmt_pct('rebuild_pct', 0, false) }}
+                || ' with price up, deleveraging <= ' || {{ fmt_pct('deleveraging_pct', 0) }}
+                || ' below the support band); BTC ' || {{ fmt_usd('btc_close_usd') }} || ' vs key level '
+                || {{ fmt_usd('key_level_usd') }} || ', band bottom ' || {{ fmt_usd('support_band_low_usd') }}
+        end                                                             as rule,
         source,
-        oi_date                                                 as source_as_of,
-        oi_date is null
-            or datediff('day', oi_date, as_of_date) > (select max_lag_days from freshness)
-                                                                as is_stale
+        oi_date                                                         as source_as_of,
+        'futures_open_interest'                                         as freshness_key,
+        coalesce(is_derived, false)                                     as is_derived,
+        derived_inputs,
+        case when oi_date is null then 'futures open interest (no data on or before this day)'
+             when oi_change_7d_pct is null then 'futures open interest 7 days earlier' end
+                                                                        as missing_inputs
     from classified
 )
 

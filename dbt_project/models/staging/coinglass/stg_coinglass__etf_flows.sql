@@ -1,16 +1,12 @@
--- Farside ETF flows (US$m converted to USD at landing), typed; the latest revision per (day, issuer).
+-- CoinGlass ETF flows, typed; the latest revision (macro latest_revision) per (day, issuer).
 with
 
 source as (
     select * from {{ source('raw', 'etf_flows') }}
-    where source = 'farside'
+    where source = 'coinglass'
 ),
 
-latest as (
-    select *
-    from source
-    qualify row_number() over (partition by flow_date, issuer order by ingested_at desc) = 1
-),
+latest as ({{ latest_revision('source', ['flow_date', 'issuer']) }}),
 
 final as (
     select
@@ -18,7 +14,8 @@ final as (
         upper(issuer)                  as issuer,
         issuer = 'TOTAL'               as is_total,
         cast(net_flow_usd as double)   as net_flow_usd,
-        'farside'                    as source,
+        'coinglass'                    as source,
+        cast(is_derived as boolean)    as is_derived,
         ingested_at                    as ingested_at,
         payload_id                     as payload_id
     from latest

@@ -1,15 +1,11 @@
--- Deribit BTC option chain snapshots, typed; the latest revision per (snapshot day, instrument).
+-- Deribit BTC option chain snapshots, typed; the latest revision (macro latest_revision) per (snapshot day, instrument).
 with
 
 source as (
     select * from {{ source('raw', 'deribit_option_chain') }}
 ),
 
-latest as (
-    select *
-    from source
-    qualify row_number() over (partition by snapshot_date, instrument_name order by ingested_at desc) = 1
-),
+latest as ({{ latest_revision('source', ['snapshot_date', 'instrument_name']) }}),
 
 final as (
     select
@@ -29,6 +25,7 @@ final as (
         cast(index_price as double)          as index_price_usd,
         cast(open_interest as double)        as open_interest_btc,
         cast(mark_price_btc as double)       as mark_price_btc,
+        cast(is_derived as boolean)          as is_derived,
         ingested_at                          as ingested_at,
         payload_id                           as payload_id
     from latest

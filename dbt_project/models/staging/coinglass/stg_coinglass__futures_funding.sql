@@ -1,4 +1,4 @@
--- CoinGlass OI-weighted BTC funding, one daily OHLC bar per day (% per 8h); the latest revision per day.
+-- CoinGlass OI-weighted BTC funding, one daily OHLC bar per day (% per 8h); the latest revision (macro latest_revision) per day.
 with
 
 source as (
@@ -6,11 +6,7 @@ source as (
     where source = 'coinglass'
 ),
 
-latest as (
-    select *
-    from source
-    qualify row_number() over (partition by funding_date, venue order by ingested_at desc) = 1
-),
+latest as ({{ latest_revision('source', ['funding_date', 'venue']) }}),
 
 final as (
     select
@@ -21,6 +17,7 @@ final as (
         cast(funding_low_pct as double)     as funding_low_pct_8h,
         cast(funding_rate_pct as double)    as funding_close_pct_8h,
         source,
+        cast(is_derived as boolean) as is_derived,
         ingested_at,
         payload_id
     from latest

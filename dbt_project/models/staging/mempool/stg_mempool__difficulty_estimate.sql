@@ -1,15 +1,11 @@
--- mempool.space running-epoch estimate, one snapshot per day, typed; the latest revision per day.
+-- mempool.space running-epoch estimate, one snapshot per day, typed; the latest revision (macro latest_revision) per day.
 with
 
 source as (
     select * from {{ source('raw', 'mining_difficulty_estimate') }}
 ),
 
-latest as (
-    select *
-    from source
-    qualify row_number() over (partition by snapshot_date order by ingested_at desc) = 1
-),
+latest as ({{ latest_revision('source', ['snapshot_date']) }}),
 
 final as (
     select
@@ -28,6 +24,7 @@ final as (
                 < (cast(snapshot_date as timestamp) + interval 30 hour) at time zone 'UTC'
                                                     as is_current,
         source,
+        cast(is_derived as boolean) as is_derived,
         ingested_at,
         payload_id
     from latest

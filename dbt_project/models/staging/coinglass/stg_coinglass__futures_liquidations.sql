@@ -1,5 +1,5 @@
 -- CoinGlass BTC futures liquidations per day (USD), summed over the requested exchanges (venue);
--- the latest revision per (day, venue).
+-- the latest revision (macro latest_revision) per (day, venue).
 with
 
 source as (
@@ -7,11 +7,7 @@ source as (
     where source = 'coinglass'
 ),
 
-latest as (
-    select *
-    from source
-    qualify row_number() over (partition by liquidation_date, venue order by ingested_at desc) = 1
-),
+latest as ({{ latest_revision('source', ['liquidation_date', 'venue']) }}),
 
 final as (
     select
@@ -20,6 +16,7 @@ final as (
         cast(long_liquidation_usd as double)    as long_liquidation_usd,
         cast(short_liquidation_usd as double)   as short_liquidation_usd,
         source,
+        cast(is_derived as boolean) as is_derived,
         ingested_at,
         payload_id
     from latest

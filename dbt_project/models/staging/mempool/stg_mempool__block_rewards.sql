@@ -1,15 +1,11 @@
--- mempool.space fees and subsidy per block by UTC day, typed; the latest revision per day.
+-- mempool.space fees and subsidy per block by UTC day, typed; the latest revision (macro latest_revision) per day.
 with
 
 source as (
     select * from {{ source('raw', 'mining_block_rewards') }}
 ),
 
-latest as (
-    select *
-    from source
-    qualify row_number() over (partition by reward_date order by ingested_at desc) = 1
-),
+latest as ({{ latest_revision('source', ['reward_date']) }}),
 
 final as (
     select
@@ -20,6 +16,7 @@ final as (
         cast(fee_buckets as integer)                as fee_buckets,
         cast(price_usd as double)                   as mempool_price_usd,
         source,
+        cast(is_derived as boolean) as is_derived,
         ingested_at,
         payload_id
     from latest

@@ -1,4 +1,4 @@
--- binance BTCUSDT perpetual funding, one row per 8h funding (% per 8h); the latest revision per instant.
+-- binance BTCUSDT perpetual funding, one row per 8h funding (% per 8h); the latest revision (macro latest_revision) per instant.
 with
 
 source as (
@@ -6,11 +6,7 @@ source as (
     where source = 'binance'
 ),
 
-latest as (
-    select *
-    from source
-    qualify row_number() over (partition by funding_time, venue order by ingested_at desc) = 1
-),
+latest as ({{ latest_revision('source', ['funding_time', 'venue']) }}),
 
 final as (
     select
@@ -20,6 +16,7 @@ final as (
         symbol,
         cast(funding_rate_pct as double)    as funding_rate_pct_8h,
         source,
+        cast(is_derived as boolean) as is_derived,
         ingested_at,
         payload_id
     from latest

@@ -5,11 +5,7 @@ source as (
     select * from {{ source('raw', 'deribit_dvol') }}
 ),
 
-latest as (
-    select *
-    from source
-    qualify row_number() over (partition by dvol_date order by ingested_at desc) = 1
-),
+latest as ({{ latest_revision('source', ['dvol_date']) }}),
 
 final as (
     select
@@ -18,6 +14,7 @@ final as (
         cast(high as double)        as dvol_high_pct,
         cast(low as double)         as dvol_low_pct,
         cast(close as double)       as dvol_close_pct,
+        cast(is_derived as boolean) as is_derived,
         ingested_at                 as ingested_at
     from latest
 )

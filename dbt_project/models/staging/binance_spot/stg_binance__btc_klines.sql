@@ -1,15 +1,11 @@
--- Binance BTC/USDT daily candles, typed; the latest revision per day.
+-- Binance BTC/USDT daily candles, typed; the latest revision (macro latest_revision) per day.
 with
 
 source as (
     select * from {{ source('raw', 'btc_price_daily') }}
 ),
 
-latest as (
-    select *
-    from source
-    qualify row_number() over (partition by price_date order by ingested_at desc) = 1
-),
+latest as ({{ latest_revision('source', ['price_date']) }}),
 
 final as (
     select
@@ -20,6 +16,7 @@ final as (
         cast(close_usd as double)   as close_usd,
         cast(volume_btc as double)  as volume_btc,
         source,
+        cast(is_derived as boolean) as is_derived,
         ingested_at
     from latest
 )

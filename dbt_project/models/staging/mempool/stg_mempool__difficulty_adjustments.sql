@@ -1,15 +1,11 @@
--- mempool.space difficulty retargets, typed; the latest revision per retarget height.
+-- mempool.space difficulty retargets, typed; the latest revision (macro latest_revision) per retarget height.
 with
 
 source as (
     select * from {{ source('raw', 'mining_difficulty_adjustments') }}
 ),
 
-latest as (
-    select *
-    from source
-    qualify row_number() over (partition by height order by ingested_at desc) = 1
-),
+latest as ({{ latest_revision('source', ['height']) }}),
 
 final as (
     select
@@ -20,6 +16,7 @@ final as (
         cast(adjustment_ratio as double)                as adjustment_ratio,
         (cast(adjustment_ratio as double) - 1) * 100    as difficulty_change_pct,
         source,
+        cast(is_derived as boolean) as is_derived,
         ingested_at,
         payload_id
     from latest

@@ -1,15 +1,11 @@
--- mempool.space daily network hashrate, typed; the latest revision per day.
+-- mempool.space daily network hashrate, typed; the latest revision (macro latest_revision) per day.
 with
 
 source as (
     select * from {{ source('raw', 'mining_hashrate') }}
 ),
 
-latest as (
-    select *
-    from source
-    qualify row_number() over (partition by hashrate_date order by ingested_at desc) = 1
-),
+latest as ({{ latest_revision('source', ['hashrate_date']) }}),
 
 final as (
     select
@@ -17,6 +13,7 @@ final as (
         cast(hashrate_hs as double)     as hashrate_hs,
         cast(difficulty as double)      as difficulty,
         source,
+        cast(is_derived as boolean) as is_derived,
         ingested_at,
         payload_id
     from latest

@@ -1,16 +1,12 @@
--- FRED daily closes (SP500, NASDAQCOM, DJIA, DGS10), typed; the latest revision per (day, series).
+-- Stooq daily closes (^sox, gc.f, si.f, dx.f), typed; the latest revision (macro latest_revision) per (day, series).
 with
 
 source as (
     select * from {{ source('raw', 'macro_daily_closes') }}
-    where source = 'fred'
+    where source = 'stooq'
 ),
 
-latest as (
-    select *
-    from source
-    qualify row_number() over (partition by obs_date, series order by ingested_at desc) = 1
-),
+latest as ({{ latest_revision('source', ['obs_date', 'series']) }}),
 
 final as (
     select
@@ -18,7 +14,8 @@ final as (
         series                          as series,
         symbol                          as symbol,
         cast(close_value as double)     as close_value,
-        'fred'                        as source,
+        'stooq'                        as source,
+        cast(is_derived as boolean)     as is_derived,
         ingested_at                     as ingested_at,
         payload_id                      as payload_id
     from latest

@@ -1,4 +1,4 @@
--- bybit futures open interest per day, typed; the latest revision per (day, venue).
+-- bybit futures open interest per day, typed; the latest revision (macro latest_revision) per (day, venue).
 with
 
 source as (
@@ -6,11 +6,7 @@ source as (
     where source = 'bybit'
 ),
 
-latest as (
-    select *
-    from source
-    qualify row_number() over (partition by oi_date, venue order by ingested_at desc) = 1
-),
+latest as ({{ latest_revision('source', ['oi_date', 'venue']) }}),
 
 final as (
     select
@@ -23,6 +19,7 @@ final as (
         cast(oi_close_usd as double)    as oi_close_usd,
         cast(oi_close_btc as double)    as oi_close_btc,
         source,
+        cast(is_derived as boolean) as is_derived,
         ingested_at,
         payload_id
     from latest
