@@ -1,6 +1,6 @@
 """btc-signals: the command-line entry point besides the Dagster UI.
 
-    btc-signals run  [--start D] [--end D]   materialise every asset over the window in one run
+    btc-signals run  [--start D] [--end D] [--dbt-only]   materialise every asset over the window in one run
     btc-signals show [--date D] [--indicator NAME] [--history N]   print the signal dashboard
     btc-signals parse                         (re)build the dbt manifest
 
@@ -133,9 +133,10 @@ def writer_tags() -> dict[str, str]:
     return {WRITER_PID_TAG: str(os.getpid()), WRITER_HOST_TAG: socket.gethostname()}
 
 
-def run(start: date, end: date, log_level: str = "CRITICAL") -> bool:
+def run(start: date, end: date, log_level: str = "CRITICAL", *, raw: bool = True) -> bool:
     """Load every raw source for partitions start..end (inclusive) as ONE run, then rebuild the
-    dbt models in a second run. Both go to the Dagster instance in $DAGSTER_HOME.
+    dbt models in a second run (only the latter when ``raw`` is false). Both go to the Dagster
+    instance in $DAGSTER_HOME.
 
     Refused at once if another run is writing the warehouse; fails within seconds, in one line, if
     the warehouse cannot be written. The Dagster console log is off by default (``log_level``
@@ -157,8 +158,8 @@ def run(start: date, end: date, log_level: str = "CRITICAL") -> bool:
             open_warehouse(settings.duckdb_path).close()  # locked by another tool, read-only: say so now
             for tmp in remove_stale_temps(settings.reader_path):
                 print(f"btc-signals: removed {tmp.name}, left by an interrupted publish")
-            print(f"btc-signals: loading {start} .. {end} ({days} days, {settings.mode} mode) into {settings.duckdb_path}",
-                  flush=True)
+            print(f"btc-signals: loading {start} .. {end} ({days} days, {settings.mode} mode) into {settings.duckdb_path}"
+                  if raw else f"btc-signals: rebuilding the dbt models in {settings.duckdb_path}", flush=True)
             quiet_framework_warnings()
             from dagster import DagsterInstance
 
@@ -171,7 +172,7 @@ def run(start: date, end: date, log_level: str = "CRITICAL") -> bool:
                     "dagster/asset_partition_range_start": start.isoformat(),
                     "dagster/asset_partition_range_end": end.isoformat(),
                 }
-                if not _execute(instance, "raw_sources_job", log_level, range_tags, days=days, t0=t0):
+                if raw and not _execute(instance, "raw_sources_job", log_level, range_tags, days=days, t0=t0):
                     print("raw load failed: dbt not run, the dashboard keeps its last good state")
                     return False
                 return _execute(instance, "transform_job", log_level, t0=t0)
@@ -268,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--end", type=_date)
     p_run.add_argument("--show", action="store_true", help="print the dashboard for the latest day afterwards")
     p_run.add_argument("--verbose", action="store_true", help="also print Dagster's own log (default: progress only)")
+    p_run.add_argument("--dbt-only", action="store_true",
+                       help="only rebuild the dbt models from the raw data already landed (e.g. after editing a model)")
     p_show = sub.add_parser("show", help="print the signal dashboard")
     p_show.add_argument("--date", type=_date)
     p_show.add_argument("--indicator")
@@ -290,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         # run failed.)
         signal.signal(signal.SIGTERM, _on_sigterm)
         try:
-            ok = run(start, end, "INFO" if args.verbose else "CRITICAL")
+            ok = run(start, end, "INFO" if args.verbose else "CRITICAL", raw=not args.dbt_only)
         except KeyboardInterrupt as exc:
             name = "SIGTERM" if isinstance(exc, Stopped) else "SIGINT"
             print(f"btc-signals: stopped by {name}; the warehouse keeps its last committed state", file=sys.stderr)
