@@ -206,12 +206,14 @@ def failure_lines(events: Iterable[Any], checks: Iterable[Any]) -> list[str]:
             summary = f"{getattr(count, 'value', count)} failing row(s)" + (f"; {summary}" if summary else "")
         lines.append(_short(f"check {c.asset_key.to_user_string()}:{c.check_name} failed"
                             + (f": {summary}" if summary else "")))
-    for event in events:
-        if event.event_type != DagsterEventType.STEP_FAILURE:
-            continue
+    events = list(events)
+    run_failures = [e for e in events if e.event_type == DagsterEventType.RUN_FAILURE]
+    step_failures = [e for e in events if e.event_type in (DagsterEventType.STEP_FAILURE,
+                                                           DagsterEventType.RESOURCE_INIT_FAILURE)]
+    for event in step_failures or ([] if failed_checks else run_failures):
         error = getattr(event.event_specific_data, "error", None)
         if error is None:
-            lines.append(f"{event.step_key}: failed")
+            lines.append(f"{event.step_key or event.job_name}: failed")
             continue
         own = _own_error(error)
         if own.cls_name == "DagsterAssetCheckFailedError" and failed_checks:
@@ -224,5 +226,6 @@ def failure_lines(events: Iterable[Any], checks: Iterable[Any]) -> list[str]:
             continue
         if own.cls_name == "DagsterExecutionInterruptedError":
             text = "interrupted (the run was stopped by a signal)"
-        lines.append(_short(f"{event.step_key}: {text.splitlines()[0] if text else own.cls_name}"))
+        where = f"{event.step_key}: " if event.step_key else ""
+        lines.append(_short(f"{where}{text.splitlines()[0] if text else own.cls_name}"))
     return lines
