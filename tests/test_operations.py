@@ -143,3 +143,56 @@ def test_webhook_url_is_never_logged_in_full(caplog):
     with Webhook() as hook, caplog.at_level("INFO"):
         assert alerts.post(hook.url, {"type": "run_failure", "job": "j", "run_id": "r", "failed_checks": []})
     assert "T0KEN" not in caplog.text and "127.0.0.1" in caplog.text
+
+
+# ---- `btc-signals show`: refusals that say what the dashboard has ---------------------------------
+
+
+@pytest.fixture
+def small_dashboard(tmp_path, monkeypatch):
+    """A warehouse with the dashboard mart's columns: two indicators over 2026-02-04..05."""
+    db = tmp_path / "dash.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            """create table marts.signal_dashboard as select * from (values
+               (date '2026-02-04', 'etf_net_flow', 'flows', 'neutral', '-10 US$m', 'rule a', 'farside', date '2026-02-04', false),
+               (date '2026-02-05', 'etf_net_flow', 'flows', 'bear_continuation', '-434 US$m', 'rule a', 'farside', date '2026-02-05', false),
+               (date '2026-02-05', 'regime', 'composite', 'neutral', 'mixed', 'rule r', null, null, false)
+            ) t(as_of_date, indicator, category, status, reading_text, rule, source, source_as_of, is_stale)"""
+        )
+    monkeypatch.setenv("BTC_SIGNALS_DUCKDB_PATH", str(db))
+    return db
+
+
+def test_show_unknown_indicator_lists_the_valid_ones(small_dashboard, capsys):
+    from pipelines import cli
+
+    assert cli.show(indicator="nope") == 1
+    assert capsys.readouterr().err.strip() == "no dashboard rows for indicator 'nope': the indicators are etf_net_flow, regime"
+
+
+def test_show_date_outside_the_dashboard_names_its_first_and_last_day(small_dashboard, capsys):
+    from datetime import date
+
+    from pipelines import cli
+
+    for day in (date(2023, 1, 1), date(2026, 3, 1)):
+        assert cli.show(day) == 1
+        assert capsys.readouterr().err.strip() == f"no dashboard rows for {day}: the dashboard covers 2026-02-04 .. 2026-02-05"
+
+
+def test_show_history_negative_is_refused_and_huge_is_clamped(small_dashboard, capsys):
+    import io
+
+    from pipelines import cli
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["show", "--history", "-5"])
+    assert exc.value.code == 2
+    assert "--history must be 0 or more (days before the date), got -5" in capsys.readouterr().err
+    out = io.StringIO()
+    assert cli.show(history=1_000_000, out=out) == 0  # was an OverflowError
+    assert "--history 1000000 reaches before the dashboard's first day: showing 2026-02-04 .. 2026-02-05" in capsys.readouterr().err
+    text = out.getvalue()
+    assert "Signal dashboard for 2026-02-04" in text and "Signal dashboard for 2026-02-05" in text
