@@ -222,7 +222,7 @@ def failure_lines(events: Iterable[Any], checks: Iterable[Any]) -> list[str]:
         if "Errors parsed from dbt logs:" in text:  # dagster-dbt: dbt's own error lines follow
             dbt_errors = [e for e in text.split("Errors parsed from dbt logs:", 1)[1].split("\n\n") if e.strip()]
             for e in dbt_errors or [text]:
-                lines.append(_short(f"{event.step_key}: dbt: {e.strip().splitlines()[0]}"))
+                lines.append(_short(f"{event.step_key}: dbt: {e.strip()}"))  # dbt's own lines, joined
             continue
         if own.cls_name == "DagsterExecutionInterruptedError":
             text = "interrupted (the run was stopped by a signal)"

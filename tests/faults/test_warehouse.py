@@ -350,3 +350,27 @@ def test_dbt_target_keeps_only_the_newest_invocations(tmp_path):
     assert sorted(removed) == sorted(dirs[:4])
     assert sorted(p.name for p in target.iterdir()) == sorted(
         ["manifest.json", "partial_parse.msgpack", "compiled", dirs[4].name, dirs[5].name])
+
+
+def test_a_failed_dbt_step_ends_with_dbts_own_error():
+    """A dbt command that fails: the summary line is dbt's error, not dagster-dbt's 'check the stdout'."""
+    from dagster import job, op
+
+    from pipelines.resources import build_resources
+
+    dbt = build_resources()["dbt"]
+
+    @op
+    def dbt_step(context):
+        dbt.cli(["run-operation", "no_such_macro_anywhere"], context=context).wait()
+
+    @job
+    def dbt_job():
+        dbt_step()
+
+    result = dbt_job.execute_in_process(raise_on_error=False)
+    assert not result.success
+    lines = failure_lines(result.all_events, [])
+    assert lines and all(line.startswith("dbt_step: dbt: ") for line in lines), lines
+    assert any("no_such_macro_anywhere" in line for line in lines), lines
+    assert not any("Check the stdout" in line or "exit code" in line for line in lines), lines
