@@ -161,6 +161,7 @@ def run(start: date, end: date, log_level: str = "CRITICAL", *, raw: bool = True
             print(f"btc-signals: loading {start} .. {end} ({days} days, {settings.mode} mode) into {settings.duckdb_path}"
                   if raw else f"btc-signals: rebuilding the dbt models in {settings.duckdb_path}", flush=True)
             quiet_framework_warnings()
+            print(f"[{time.monotonic() - t0:6.1f}s] loading the pipeline definitions (Dagster, the dbt manifest)", flush=True)
             from dagster import DagsterInstance
 
             from pipelines.resources import sweep_orphaned_runs
