@@ -295,9 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _on_sigterm)
         try:
             ok = run(start, end, "INFO" if args.verbose else "CRITICAL", raw=not args.dbt_only)
-        except KeyboardInterrupt as exc:
-            name = "SIGTERM" if isinstance(exc, Stopped) else "SIGINT"
-            print(f"btc-signals: stopped by {name}; the warehouse keeps its last committed state", file=sys.stderr)
+        except KeyboardInterrupt as exc:  # outside a run (a run records the interrupt itself and fails)
+            print("btc-signals: stopped by a signal; the warehouse keeps its last committed state", file=sys.stderr)
             return EXIT_SIGTERM if isinstance(exc, Stopped) else EXIT_SIGINT
         if ok and args.show:
             return show()
