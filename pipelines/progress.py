@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 DBT_TICK_S = 5.0
+PLAN_TICK_S = 10.0
 MAX_LINE = 400
 
 
@@ -56,7 +57,8 @@ class Progress:
         self.first_metadata: dict[str, dict[str, Any]] = {}
         self.materialised: dict[str, int] = {}
         self.checks: dict[str, list[int]] = {}
-        self.last_tick = 0.0
+        self.last_tick = time.monotonic()
+        self.planned = 0
 
     def line(self, text: str) -> None:
         print(f"[{time.monotonic() - self.t0:6.1f}s] {text}", file=self.out, flush=True)
@@ -89,8 +91,16 @@ class Progress:
             return
         step = event.step_key
         kind = event.event_type
-        if kind == DagsterEventType.RUN_START:
-            self.line(f"{self.job_name} started" + (f" for {self.days} day(s)" if self.days else ""))
+        if kind == DagsterEventType.ASSET_MATERIALIZATION_PLANNED:
+            # Dagster records one planned event per asset and partition before the run starts
+            # (12 x 780 for the whole window): minutes on a slow disk, so say what is happening.
+            self.planned += 1
+            if time.monotonic() - self.last_tick >= PLAN_TICK_S:
+                self.last_tick = time.monotonic()
+                self.line(f"{self.job_name}: Dagster is recording the run plan ({self.planned} asset partitions so far)")
+        elif kind == DagsterEventType.RUN_START:
+            plan = f" ({self.planned} asset partitions planned)" if self.planned else ""
+            self.line(f"{self.job_name} started" + (f" for {self.days} day(s)" if self.days else "") + plan)
         elif kind == DagsterEventType.STEP_START and self._is_asset_step(step):
             self.started[step] = time.monotonic()
             keys, _ = self.labels[step]
