@@ -110,6 +110,8 @@ def test_killing_the_run_stops_dbt_and_the_next_start_marks_it_failed(tmp_path, 
             os.kill(p, signal.SIGKILL)
 
     text = log.read_text()
+    # what a person sees: progress with elapsed seconds, no framework warnings (Beta/Supersession…)
+    assert "] dbt build: started (" in text and "Warning" not in text, text[-3000:]
     instance = DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"]))
     runs = instance.get_runs()
     assert [r.job_name for r in runs] == ["transform_job"]
