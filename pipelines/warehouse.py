@@ -82,7 +82,7 @@ class WarehouseLock:
     naming the holder) if another process holds it; re-entrant within a process."""
 
     def __init__(self, db_path: Path | str) -> None:
-        self.db_path = Path(db_path).absolute()
+        self.db_path = Path(os.path.realpath(db_path))  # one lock per file, however the path is spelt
         self.path = lock_path(self.db_path)
         self._acquired = False
 
@@ -149,11 +149,6 @@ class WarehouseLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
-
-
-def held_here(db_path: Path | str) -> bool:
-    """Whether this process holds the writer lock of ``db_path``."""
-    return str(lock_path(Path(db_path).absolute())) in _HELD
 
 
 def _this_command() -> str:

@@ -374,3 +374,11 @@ def test_a_failed_dbt_step_ends_with_dbts_own_error():
     assert lines and all(line.startswith("dbt_step: dbt: ") for line in lines), lines
     assert any("no_such_macro_anywhere" in line for line in lines), lines
     assert not any("Check the stdout" in line or "exit code" in line for line in lines), lines
+
+
+def test_one_lock_per_file_however_the_path_is_spelt(tmp_path):
+    db = tmp_path / "w.duckdb"
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path)
+    with WarehouseLock(db), WarehouseLock(tmp_path / "sub" / ".." / "w.duckdb"), WarehouseLock(tmp_path / "link" / "w.duckdb"):
+        pass  # the same process holds the same file's lock: re-entered, not refused by itself
