@@ -208,9 +208,7 @@ def test_a_launched_run_fails_fast_on_a_missing_warehouse_directory(tmp_path, se
                          resources={"duckdb": WarehouseResource(database=str(db)), "sources": live(server)},
                          raise_on_error=False)
     assert not result.success and time.monotonic() - t < FAIL_FAST_S
-    assert failure_lines(result.all_events, []) == [
-        f"raw__etf_flows: warehouse {db}: directory {db.parent} does not exist"
-    ] or failure_lines(result.all_events, [])[0].endswith(f"warehouse {db}: directory {db.parent} does not exist")
+    assert failure_lines(result.all_events, []) == [f"raw__etf_flows: warehouse {db}: directory {db.parent} does not exist"]
 
 
 def test_the_open_is_not_retried(tmp_path, monkeypatch):
@@ -249,7 +247,7 @@ def test_a_failed_step_ends_with_the_sources_own_message(tmp_path, server, sleep
     assert lines[0].startswith("raw__etf_flows: [coinglass] /api/etf/bitcoin/flow-history: record for ")
     assert "missing field (field 'flow_usd', value None)" in lines[0]
     assert "Dagster" not in lines[0] and "Error occurred while executing" not in lines[0]
-    assert lines[0] in failure_message(result).replace("\n", " ") or "flow_usd" in failure_message(result)
+    assert "missing field (field 'flow_usd', value None)" in failure_message(result)  # the same cause Dagster stored
 
 
 def test_a_failed_blocking_check_ends_with_its_failing_rows(tmp_path, monkeypatch):
