@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 DBT_TICK_S = 5.0
-PLAN_TICK_S = 10.0
+PLAN_TICK_S = 30.0
 MAX_LINE = 400
 
 
@@ -97,9 +97,9 @@ class Progress:
             self.planned += 1
             if time.monotonic() - self.last_tick >= PLAN_TICK_S:
                 self.last_tick = time.monotonic()
-                self.line(f"{self.job_name}: Dagster is recording the run plan ({self.planned} asset partitions so far)")
+                self.line(f"{self.job_name}: Dagster is recording the run plan ({self.planned} planned materialisations so far)")
         elif kind == DagsterEventType.RUN_START:
-            plan = f" ({self.planned} asset partitions planned)" if self.planned else ""
+            plan = f" ({self.planned} materialisations planned)" if self.planned else ""
             self.line(f"{self.job_name} started" + (f" for {self.days} day(s)" if self.days else "") + plan)
         elif kind == DagsterEventType.STEP_START and self._is_asset_step(step):
             self.started[step] = time.monotonic()
