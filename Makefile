@@ -20,9 +20,8 @@ $(BIN)/btc-signals: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --compile-bytecode --extra dev --python $(PYTHON)
 	@touch $@
 
-$(DAGSTER_HOME)/dagster.yaml:
-	@mkdir -p $(DAGSTER_HOME)
-	@printf 'telemetry:\n  enabled: false\n' > $@
+$(DAGSTER_HOME)/dagster.yaml: | $(BIN)/btc-signals
+	@$(BIN)/python -c 'from pipelines.cli import prepare_environment; prepare_environment()'
 
 setup: $(BIN)/btc-signals $(DAGSTER_HOME)/dagster.yaml
 	@$(BIN)/btc-signals parse

@@ -1,6 +1,6 @@
 """btc-signals: the command-line entry point besides the Dagster UI.
 
-    btc-signals run  [--start D] [--end D]   materialise every asset over the window in one run
+    btc-signals run  [--start D] [--end D] [--dbt-only]   materialise every asset over the window in one run
     btc-signals show [--date D] [--indicator NAME] [--history N]   print the signal dashboard
     btc-signals parse                         (re)build the dbt manifest
 
@@ -11,16 +11,36 @@ so they appear in the UI's run history like scheduled ones.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+import warnings
 from datetime import date, timedelta
 from pathlib import Path
 
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, load_settings
 
-DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+# One writer at a time (docs/operations.md, "One writer at a time"): runs the UI, schedules and sensors
+# launch wait in Dagster's run queue, one at a time; every run also takes the warehouse's writer lock.
+DAGSTER_YAML = """telemetry:
+  enabled: false
+# One writer at a time: the daemon starts queued runs (UI, schedules, sensors) one after another.
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+# A run whose process never came up is marked failed instead of staying STARTING.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+"""
+OLD_DAGSTER_YAML = "telemetry:\n  enabled: false\n"  # what earlier versions wrote: upgraded in place
+
+# Exit status of `btc-signals run` stopped by a signal (the shell's convention: 128 + signal number).
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
 
 
 def prepare_environment() -> None:
@@ -31,7 +51,7 @@ def prepare_environment() -> None:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home")))
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
-    if not cfg.exists():
+    if not cfg.exists() or cfg.read_text() == OLD_DAGSTER_YAML:
         cfg.write_text(DAGSTER_YAML)
 
 
@@ -62,70 +82,139 @@ def default_window() -> tuple[date, date]:
     return date.fromisoformat(HISTORY_START), date.today() - timedelta(days=1)
 
 
-def _execute(instance, job_name: str, log_level: str, tags: dict[str, str] | None = None):
+def quiet_framework_warnings() -> None:
+    """Dagster's Beta/Preview/Supersession warnings are for whoever edits the definitions (they show
+    under `make dev` and in the tests), not for the person running the pipeline."""
+    import dagster
+
+    for category in (dagster.BetaWarning, dagster.PreviewWarning, dagster.SupersessionWarning,
+                     dagster.ConfigArgumentWarning):
+        warnings.filterwarnings("ignore", category=category)
+
+
+def _execute(instance, job_name: str, log_level: str, tags: dict[str, str] | None = None, *, days: int | None = None,
+             t0: float | None = None):
+    import uuid
+
     from pipelines.definitions import defs
+    from pipelines.progress import DbtOutput, Progress, failure_lines
 
     job = defs.resolve_job_def(job_name)
-    result = job.execute_in_process(
-        instance=instance,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        tags=tags or {},
-        raise_on_error=False,
-    )
+    run_id = str(uuid.uuid4())
+    progress = Progress(job_name, days=days, t0=t0, out=sys.stdout)
+    instance.add_event_listener(run_id, progress)
+    quiet = log_level != "INFO"
+    with contextlib.redirect_stdout(DbtOutput(progress)) if quiet else contextlib.nullcontext():
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            tags={**(tags or {}), **writer_tags()},
+            raise_on_error=False,
+        )
     checks = result.get_asset_check_evaluations()
-    failed = [f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks if not c.passed]
-    print(
+    failed = [c for c in checks if not c.passed]
+    progress.line(
         f"{job_name} run {result.run_id}: {'succeeded' if result.success else 'FAILED'}; "
         f"{len(checks)} checks evaluated, {len(failed)} failed"
     )
-    for name in failed:
-        print(f"  failed check: {name}")
     if not result.success:
-        for event in result.all_events:
-            if event.is_failure and event.event_specific_data is not None:
-                error = getattr(event.event_specific_data, "error", None)
-                if error is not None:
-                    print(f"  {event.step_key}: {error.message.strip().splitlines()[0]}")
+        for line in failure_lines(result.all_events, checks):
+            print(f"  {line}", flush=True)
     return result.success
 
 
-def run(start: date, end: date, log_level: str = "WARNING") -> bool:
+def writer_tags() -> dict[str, str]:
+    """Tags of a run this process executes: whose it is, so that a later start can tell it died."""
+    import socket
+
+    from pipelines.resources import WRITER_HOST_TAG, WRITER_PID_TAG
+
+    return {WRITER_PID_TAG: str(os.getpid()), WRITER_HOST_TAG: socket.gethostname()}
+
+
+def run(start: date, end: date, log_level: str = "CRITICAL", *, raw: bool = True) -> bool:
     """Load every raw source for partitions start..end (inclusive) as ONE run, then rebuild the
-    dbt models in a second run. Both go to the Dagster instance in $DAGSTER_HOME."""
+    dbt models in a second run (only the latter when ``raw`` is false). Both go to the Dagster
+    instance in $DAGSTER_HOME.
+
+    Refused at once if another run is writing the warehouse; fails within seconds, in one line, if
+    the warehouse cannot be written. The Dagster console log is off by default (``log_level``
+    CRITICAL): progress and the failures' causes are printed instead (pipelines/progress.py)."""
+    from pipelines.snapshot import remove_stale_temps
+    from pipelines.warehouse import WarehouseError, WarehouseLock, open_warehouse
+
     prepare_environment()
     ensure_manifest()
-    from dagster import DagsterInstance
-
+    t0 = time.monotonic()
     settings = load_settings()
-    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    print(f"btc-signals: loading {start} .. {end} ({settings.mode} mode) into {settings.duckdb_path}")
-    with DagsterInstance.get() as instance:
-        range_tags = {
-            "dagster/asset_partition_range_start": start.isoformat(),
-            "dagster/asset_partition_range_end": end.isoformat(),
-        }
-        if not _execute(instance, "raw_sources_job", log_level, range_tags):
-            print("raw load failed: dbt not run, the dashboard keeps its last good state")
-            return False
-        return _execute(instance, "transform_job", log_level)
+    days = (end - start).days + 1
+    try:
+        try:
+            settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WarehouseError(f"warehouse {settings.duckdb_path}: cannot create its directory ({exc.strerror})") from None
+        with WarehouseLock(settings.duckdb_path).acquire(command=f"btc-signals run {start}..{end}"):
+            open_warehouse(settings.duckdb_path).close()  # locked by another tool, read-only: say so now
+            for tmp in remove_stale_temps(settings.reader_path):
+                print(f"btc-signals: removed {tmp.name}, left by an interrupted publish")
+            print(f"btc-signals: loading {start} .. {end} ({days} days, {settings.mode} mode) into {settings.duckdb_path}"
+                  if raw else f"btc-signals: rebuilding the dbt models in {settings.duckdb_path}", flush=True)
+            quiet_framework_warnings()
+            print(f"[{time.monotonic() - t0:6.1f}s] loading the pipeline definitions (Dagster, the dbt manifest)", flush=True)
+            from dagster import DagsterInstance
+
+            from pipelines.resources import sweep_orphaned_runs
+
+            with DagsterInstance.get() as instance:
+                for line in sweep_orphaned_runs(instance):
+                    print(f"btc-signals: {line}")
+                range_tags = {
+                    "dagster/asset_partition_range_start": start.isoformat(),
+                    "dagster/asset_partition_range_end": end.isoformat(),
+                }
+                if raw and not _execute(instance, "raw_sources_job", log_level, range_tags, days=days, t0=t0):
+                    print("raw load failed: dbt not run, the dashboard keeps its last good state")
+                    return False
+                return _execute(instance, "transform_job", log_level, t0=t0)
+    except WarehouseError as exc:
+        print(f"btc-signals: {exc}", file=sys.stderr)
+        return False
 
 
 def show(on: date | None = None, indicator: str | None = None, history: int = 0, out=sys.stdout) -> int:
-    """Print the dashboard for a day (default: the latest), read-only."""
-    import duckdb
+    """Print the dashboard for a day (default: the latest) and the ``history`` days before, read-only.
 
+    A negative ``history`` is refused; one reaching before the dashboard's first day is clamped to it,
+    with a note. A day or indicator with no rows says what the dashboard does have."""
     from pipelines.snapshot import path_for_reading
+    from pipelines.warehouse import WarehouseError, open_warehouse
 
+    if history < 0:
+        print(f"--history must be 0 or more (days before the date), got {history}", file=sys.stderr)
+        return 2
     settings = load_settings()
     if not settings.duckdb_path.exists():
         print(f"no warehouse at {settings.duckdb_path}: run `btc-signals run` first", file=sys.stderr)
         return 1
-    with duckdb.connect(str(path_for_reading(settings.duckdb_path, settings.reader_path)), read_only=True) as con:
-        latest = con.execute("select max(as_of_date) from marts.signal_dashboard").fetchone()[0]
+    try:
+        con = open_warehouse(path_for_reading(settings.duckdb_path, settings.reader_path), read_only=True)
+    except WarehouseError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    with con:
+        first, latest = con.execute("select min(as_of_date), max(as_of_date) from marts.signal_dashboard").fetchone()
         if latest is None:
             print("the dashboard is empty", file=sys.stderr)
             return 1
         day = on or latest
+        if day < first or day > latest:
+            print(f"no dashboard rows for {day}: the dashboard covers {first} .. {latest}", file=sys.stderr)
+            return 1
+        if history > (day - first).days:
+            print(f"--history {history} reaches before the dashboard's first day: showing {first} .. {day}",
+                  file=sys.stderr)
+            history = (day - first).days
         params: list[object] = [day - timedelta(days=history), day]
         where = "as_of_date between ? and ?"
         if indicator:
@@ -137,8 +226,13 @@ def show(on: date | None = None, indicator: str | None = None, history: int = 0,
                 order by as_of_date, indicator = 'regime', category, indicator""",
             params,
         ).fetchall()
+        known = [r[0] for r in con.execute("select distinct indicator from marts.signal_dashboard order by 1").fetchall()]
     if not rows:
-        print(f"no dashboard rows for {day} (the dashboard covers up to {latest})", file=sys.stderr)
+        if indicator and indicator not in known:
+            print(f"no dashboard rows for indicator {indicator!r}: the indicators are {', '.join(known)}", file=sys.stderr)
+        else:
+            print(f"no dashboard rows for {day}{f' and {indicator}' if indicator else ''} "
+                  f"(the dashboard covers {first} .. {latest})", file=sys.stderr)
         return 1
     current = None
     for as_of, ind, status, text, rule, source, source_as_of, stale in rows:
@@ -160,6 +254,14 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM, raised like SIGINT so that Dagster stops the run (and dbt) the same way."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Stopped()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="btc-signals", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -167,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--start", type=_date)
     p_run.add_argument("--end", type=_date)
     p_run.add_argument("--show", action="store_true", help="print the dashboard for the latest day afterwards")
-    p_run.add_argument("--verbose", action="store_true", help="log every step (default: warnings only)")
+    p_run.add_argument("--verbose", action="store_true", help="also print Dagster's own log (default: progress only)")
+    p_run.add_argument("--dbt-only", action="store_true",
+                       help="only rebuild the dbt models from the raw data already landed (e.g. after editing a model)")
     p_show = sub.add_parser("show", help="print the signal dashboard")
     p_show.add_argument("--date", type=_date)
     p_show.add_argument("--indicator")
@@ -184,10 +288,21 @@ def main(argv: list[str] | None = None) -> int:
         start, end = args.start or start, args.end or end
         if end < start:
             parser.error(f"--end {end} is before --start {start}")
-        ok = run(start, end, "INFO" if args.verbose else "WARNING")
+        # SIGTERM stops a run as Ctrl-C does: Dagster interrupts the step, dagster-dbt forwards the
+        # interrupt to dbt and waits for it, the run is recorded as failed. (A SIGKILL cannot be
+        # handled: dbt then dies with us through pipelines/dbt_child.py, and the next start marks the
+        # run failed.)
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        try:
+            ok = run(start, end, "INFO" if args.verbose else "CRITICAL", raw=not args.dbt_only)
+        except KeyboardInterrupt as exc:  # outside a run (a run records the interrupt itself and fails)
+            print("btc-signals: stopped by a signal; the warehouse keeps its last committed state", file=sys.stderr)
+            return EXIT_SIGTERM if isinstance(exc, Stopped) else EXIT_SIGINT
         if ok and args.show:
             return show()
         return 0 if ok else 1
+    if args.history < 0:
+        parser.error(f"--history must be 0 or more (days before the date), got {args.history}")
     return show(args.date, args.indicator, args.history)
 
 

@@ -8,14 +8,18 @@ published by now, which days a current-state endpoint can be snapshotted for), s
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
 from pipelines.landing.tables import Publication, RawTable
 from pipelines.landing.window import check_window
@@ -25,6 +29,7 @@ from pipelines.replay import mempool as mempool_replay
 from pipelines.replay.transport import dataset_window, make_transport
 from pipelines.settings import Settings, load_settings
 from pipelines.sources.http import HOST_MIN_INTERVAL_S, HttpClient, RateLimiter
+from pipelines.warehouse import WarehouseLock, open_warehouse
 
 # Current-state endpoints: the days the replay dataset can answer for (live: only the day that just closed).
 SNAPSHOT_RANGES = {"deribit_chain": deribit_replay.snapshot_range, "mempool_estimate": mempool_replay.estimate_range}
@@ -104,10 +109,122 @@ class SourcesResource(ConfigurableResource):
             f"replay dataset holds daily snapshots from {first} to {last}; the server serves only the current state")
 
 
+# ---- The warehouse as the runs see it: one writer at a time, opened once (pipelines/warehouse.py) ----
+
+WRITER_PID_TAG = "btc-signals/writer-pid"  # on every run that writes the warehouse: the process doing it
+WRITER_HOST_TAG = "btc-signals/writer-host"
+KEEP_DBT_TARGETS = 3  # dagster-dbt writes each invocation's artifacts and log to a new dir under target/
+
+
+def _take_writer_lock(context: InitResourceContext, db_path: str) -> WarehouseLock:
+    """The warehouse's writer lock for this run, refused at once if another run holds it. The run is
+    tagged with this process's PID, and runs an earlier killed process left STARTED are marked failed."""
+    lock = WarehouseLock(db_path).acquire(command=f"Dagster run of {context.dagster_run.job_name}"
+                                          if context.dagster_run else None, run_id=context.run_id)
+    if context.instance is not None and context.run_id:
+        context.instance.add_run_tags(context.run_id, {WRITER_PID_TAG: str(os.getpid()), WRITER_HOST_TAG: socket.gethostname()})
+        for line in sweep_orphaned_runs(context.instance):
+            if context.log:
+                context.log.warning(line)
+    return lock
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_orphaned_runs(instance) -> list[str]:
+    """Mark failed the runs still STARTING/STARTED whose writing process is gone (killed, machine
+    restarted): Dagster's run monitoring cannot check the health of in-process runs (the CLI) nor of
+    the default run launcher's runs. A run is recognised by the PID and host its tags name; a run of a
+    live process, of another host, or without those tags is left alone. Returns one line per run."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    here = socket.gethostname()
+    lines = []
+    for run in instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED])):
+        pid, host = run.tags.get(WRITER_PID_TAG), run.tags.get(WRITER_HOST_TAG)
+        if not pid or not pid.isdigit() or host != here or int(pid) == os.getpid() or _process_alive(int(pid)):
+            continue
+        message = f"its process (PID {pid}) ended without finishing the run (killed?): marked failed by the next start"
+        instance.report_run_failed(run, message=message)
+        lines.append(f"{run.job_name} run {run.run_id} was left {run.status.value}: {message}")
+    return lines
+
+
+class WarehouseResource(DuckDBResource):
+    """``DuckDBResource`` that takes the warehouse's writer lock for the run and opens the file once:
+    a locked, read-only or missing warehouse fails in one line, not after ten retries."""
+
+    _lock: WarehouseLock | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._lock = _take_writer_lock(context, self.database)
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
+    @contextmanager
+    def get_connection(self):
+        con = open_warehouse(self.database, config={"custom_user_agent": "dagster", **self.connection_config})
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+class WarehouseDbtResource(DbtCliResource):
+    """``DbtCliResource`` for dbt builds into the warehouse: takes the writer lock for the run, runs dbt
+    through the launcher that dies with its parent (``pipelines/dbt_child.py``) and keeps only the last
+    few per-invocation target directories."""
+
+    warehouse: str
+
+    _lock: WarehouseLock | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        super().setup_for_execution(context)
+        self._lock = _take_writer_lock(context, self.warehouse)
+        prune_dbt_targets(Path(self.project_dir) / "target", keep=KEEP_DBT_TARGETS - 1)
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
+
+# dagster-dbt's name for an invocation's directory: f"{op name}-{run_id[:7]}-{uuid4()[:7]}"
+INVOCATION_DIR = re.compile(r".+-[0-9a-f]{7}-[0-9a-f]{7}")
+
+
+def prune_dbt_targets(target_dir: Path, keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest invocation directories dagster-dbt left under ``target/``
+    (each holds a manifest, run results and dbt.log: ~10 MB a run). What dbt itself writes at the top
+    (``manifest.json``, the partial-parse file, ``compiled/``, ``run/``) is not touched. Returns what
+    was removed."""
+    runs = sorted(
+        (d for d in target_dir.iterdir() if d.is_dir() and INVOCATION_DIR.fullmatch(d.name)) if target_dir.is_dir() else [],
+        key=lambda d: d.stat().st_mtime,
+        reverse=True,
+    )
+    for old in runs[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return runs[keep:]
+
+
 def build_resources(settings: Settings | None = None) -> dict[str, object]:
+    from pipelines.dbt_child import launcher_path
+
     settings = settings or load_settings()
     return {
-        "duckdb": DuckDBResource(database=str(settings.duckdb_path)),
+        "duckdb": WarehouseResource(database=str(settings.duckdb_path)),
         "sources": SourcesResource(mode=settings.mode, replay_dir=str(settings.replay_dir)),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(), profiles_dir=str(dbt_project.project_dir)),
+        "dbt": WarehouseDbtResource(project_dir=dbt_project, dbt_executable=launcher_path() or dbt_executable(),
+                                    profiles_dir=str(dbt_project.project_dir), warehouse=str(settings.duckdb_path)),
     }

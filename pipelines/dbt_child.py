@@ -1,0 +1,60 @@
+"""``btc-signals-dbt``: the dbt executable that Dagster runs, which dies with the process that started it.
+
+dagster-dbt runs dbt as a child process. If the run's process is stopped with SIGINT or SIGTERM,
+Dagster turns that into an interrupt and dagster-dbt forwards it to dbt and waits for it. A SIGKILL
+cannot be caught: without more, dbt would carry on building into the warehouse with nobody to record
+it. So dbt is started through this small launcher, which asks the Linux kernel to send it SIGKILL when
+its parent dies (``prctl(PR_SET_PDEATHSIG)``; kept across ``exec``) and then ``exec``\\s the real dbt
+beside this Python: it is dbt itself, with the same PID, arguments and output. DuckDB's WAL makes the
+kill safe (an unfinished model is rolled back when the file is next opened).
+
+Chosen over the alternatives: running dbt in-process would drop dagster-dbt's event stream; a process
+group helps only for signals the parent can still forward. On a platform without ``prctl`` the
+launcher just ``exec``\\s dbt (the interrupt forwarding still covers SIGINT/SIGTERM).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+LAUNCHER = "btc-signals-dbt"
+
+
+def real_dbt() -> str:
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def die_with_parent() -> bool:
+    """Ask for SIGKILL when the parent exits. False where the kernel cannot do it."""
+    if not sys.platform.startswith("linux"):
+        return False
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        return False
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+    return True
+
+
+def launcher_path() -> str | None:
+    """The installed launcher beside this Python (``[project.scripts]``), if there is one."""
+    path = Path(sys.executable).parent / LAUNCHER
+    return str(path) if path.exists() else None
+
+
+def main() -> None:
+    die_with_parent()
+    dbt = real_dbt()
+    os.execv(dbt, [dbt, *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    main()
