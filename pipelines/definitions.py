@@ -16,12 +16,13 @@ from dagster import (
 
 import pipelines.assets
 from pipelines.assets import dbt as dbt_assets_module
+from pipelines.assets.report import daily_report
 from pipelines.resources import build_resources
 from pipelines.schedules import build_source_jobs_and_schedules
 from pipelines.sensors import build_sensors
 
 # Every module in pipelines/assets/ except these holds one source's raw assets and their checks.
-NOT_SOURCE_MODULES = {"dbt", "common"}
+NOT_SOURCE_MODULES = {"dbt", "common", "report"}
 SOURCE_MODULES = [
     importlib.import_module(f"pipelines.assets.{m.name}")
     for m in pkgutil.iter_modules(pipelines.assets.__path__)
@@ -40,15 +41,15 @@ raw_sources_job = define_asset_job(
 # Unpartitioned: dbt rebuilds staging, intermediate and marts from the whole raw landing.
 transform_job = define_asset_job(
     "transform_job",
-    selection=AssetSelection.assets(dbt_assets_module.btc_signals_dbt),
-    description="dbt build: seeds, models and tests, up to the signal dashboard.",
+    selection=AssetSelection.assets(dbt_assets_module.btc_signals_dbt, daily_report),
+    description="dbt build: seeds, models and tests, up to the signal dashboard; then the daily report.",
 )
 
 source_jobs, source_schedules = build_source_jobs_and_schedules(raw_assets)
-sensors, freshness_checks = build_sensors(raw_assets, [raw_sources_job, *source_jobs], transform_job)
+sensors, freshness_checks = build_sensors(raw_assets, transform_job)
 
 defs = Definitions(
-    assets=[*raw_assets, dbt_assets_module.btc_signals_dbt],
+    assets=[*raw_assets, dbt_assets_module.btc_signals_dbt, daily_report],
     asset_checks=[*raw_checks, *freshness_checks],
     jobs=[raw_sources_job, transform_job, *source_jobs],
     schedules=source_schedules,
