@@ -127,7 +127,7 @@ def overview_figure(data: ChartData, title: str, mark: date | None = None, width
     if not data.days:
         raise ValueError("no days to chart")
     n_ind = max(len(data.indicators), 1)
-    fig = Figure(figsize=(width_in, 6.2 + 0.22 * n_ind), dpi=dpi, layout="constrained")
+    fig = Figure(figsize=(width_in, 5.6 + 0.22 * n_ind), dpi=dpi, layout="constrained")
     axes = fig.subplots(3, 1, sharex=True, height_ratios=[3.0, 1.6, 0.3 + 0.26 * n_ind])
     ax_price, ax_flow, ax_heat = axes
     fig.suptitle(title, fontsize=12, fontweight="bold")
@@ -171,9 +171,9 @@ def overview_figure(data: ChartData, title: str, mark: date | None = None, width
     ax_heat.set_ylim(n_ind, 0)
     for spine in ax_heat.spines.values():
         spine.set_edgecolor("#8c959f")
-    ax_heat.legend(handles=[Patch(facecolor=STATUS_COLOURS[s], edgecolor="#8c959f", label=STATUS_LABELS[s]) for s in STATUSES],
-                   loc="upper center", bbox_to_anchor=(0.5, -0.9 / max(n_ind, 3) - 0.2), ncols=len(STATUSES),
-                   fontsize=8, frameon=False)
+    fig.legend(handles=[Patch(facecolor=STATUS_COLOURS[s], edgecolor="#8c959f", label=STATUS_LABELS[s]) for s in STATUSES],
+               loc="outside lower center", ncols=len(STATUSES), fontsize=8, frameon=False, title="status (heatmap)",
+               title_fontsize=8)
 
     if mark is not None:
         for ax in axes:

@@ -97,7 +97,7 @@ def test_overview_figure_has_dated_axes_key_levels_flows_and_heatmap(con):
     fig.canvas.draw()
     dates = [t.get_text() for t in heat.get_xticklabels() if t.get_text()]
     assert dates and any("Feb" in t or t.isdigit() for t in dates)
-    heat_legend = [t.get_text() for t in heat.get_legend().get_texts()]
+    heat_legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert heat_legend == ["no data", "bear", "neutral", "bull"]
 
 

@@ -45,7 +45,7 @@ def btc_signals_dbt(context: AssetExecutionContext, dbt: DbtCliResource, sources
     # dbt holds the DuckDB write lock until it exits: collect its events, then add the metadata
     # that needs a read of the warehouse (row counts, date ranges, the latest readings).
     # dagster-dbt echoes every dbt log line to stdout (the `make dev` terminal, the run's stdout): keep
-    # dbt's summary and its problems there; the whole log is in dbt_project/logs/dbt.log.
+    # dbt's summary and its problems there; the whole log is dbt_project/target/<invocation>/dbt.log.
     with contextlib.redirect_stdout(DbtLogSummary(sys.stdout)):
         events = list(dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream())
     settings = sources.settings()
@@ -72,21 +72,20 @@ class DbtLogSummary(io.TextIOBase):
 
     PROBLEM = re.compile(r"\[(FAIL|ERROR|WARN)|^(Encountered an error|Runtime Error|Compilation Error|Database Error)")
     SUMMARY_START = re.compile(r"^Finished running ")
+    ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
     def __init__(self, out) -> None:
         self.out = out
         self.in_summary = False
-        self.kept = 0
         self.dropped = 0
 
     def write(self, text: str) -> int:
-        for line in text.splitlines():
+        for line in self.ANSI.sub("", text).splitlines():
             if self.SUMMARY_START.search(line):
                 self.in_summary = True
-                self.out.write(f"dbt: {self.dropped} progress lines not shown (see dbt_project/logs/dbt.log)\n")
+                self.out.write(f"dbt: {self.dropped} progress lines not shown (the whole log: dbt_project/target/<invocation>/dbt.log)\n")
             if self.in_summary or self.PROBLEM.search(line):
                 self.out.write(f"dbt: {line}\n" if line.strip() else "\n")
-                self.kept += 1
             else:
                 self.dropped += 1
         return len(text)
