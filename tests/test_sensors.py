@@ -7,8 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 import pytest
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckResult,
     AssetKey,
+    DagsterEventType,
     DagsterInstance,
     DagsterRun,
     DagsterRunStatus,
@@ -166,10 +168,9 @@ def test_freshness_checks_pass_on_the_replay_warehouse_and_flag_a_source_that_st
     with DagsterInstance.get() as instance:
         runs = [r for r in instance.get_runs() if r.job_name == "raw_sources_job"]
         evaluations = {
-            (e.asset_key.path[-1], e.passed): e
-            for record in instance.all_logs(runs[0].run_id)
-            if (e := getattr(record.dagster_event, "event_specific_data", None)) is not None
-            and getattr(e, "check_name", None) == "data_is_fresh"
+            (e.asset_key.path[-1], e.passed)
+            for record in instance.all_logs(runs[0].run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+            if isinstance(e := record.dagster_event.event_specific_data, AssetCheckEvaluation) and e.check_name == "data_is_fresh"
         }
     assert ("btc_price_daily", True) in evaluations
     assert ("etf_flows", True) in evaluations
