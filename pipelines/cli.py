@@ -2,6 +2,7 @@
 
     btc-signals run  [--start D] [--end D] [--dbt-only]   materialise every asset over the window in one run
     btc-signals show [--date D] [--indicator NAME] [--history N]   print the signal dashboard
+    btc-signals report [--date D] [--out FILE]   write the day's self-contained HTML report
     btc-signals parse                         (re)build the dbt manifest
 
 Runs go through the Dagster instance in $DAGSTER_HOME (default: .dagster_home in the project),
@@ -276,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     p_show.add_argument("--date", type=_date)
     p_show.add_argument("--indicator")
     p_show.add_argument("--history", type=int, default=0, help="also show the N days before")
+    p_report = sub.add_parser("report", help="write one day's self-contained HTML report (default: the latest day)")
+    p_report.add_argument("--date", type=_date)
+    p_report.add_argument("--out", type=Path, help="file to write (default: warehouse/reports/btc_signals_report_<date>.html)")
     sub.add_parser("parse", help="build the dbt manifest")
     args = parser.parse_args(argv)
 
@@ -283,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
         prepare_environment()
         dbt_parse()
         return 0
+    if args.command == "report":
+        from pipelines import report
+
+        return report.main(args.date, args.out)
     if args.command == "run":
         start, end = default_window()
         start, end = args.start or start, args.end or end

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
 from pipelines.assets import dbt as dbt_assets_module
+from pipelines.assets.report import daily_report
 from pipelines.ingest import btc_price, cross_source, derivatives, etf_flows, macro, mining, options
 from pipelines.ingest.factory import build
 from pipelines.resources import build_resources
@@ -40,15 +41,15 @@ raw_sources_job = define_asset_job(
 # Unpartitioned: dbt rebuilds staging, intermediate and marts from the whole raw landing.
 transform_job = define_asset_job(
     "transform_job",
-    selection=AssetSelection.assets(dbt_assets_module.btc_signals_dbt),
-    description="dbt build: seeds, models and tests, up to the signal dashboard.",
+    selection=AssetSelection.assets(dbt_assets_module.btc_signals_dbt, daily_report),
+    description="dbt build: seeds, models and tests, up to the signal dashboard; then the daily report.",
 )
 
 source_jobs, source_schedules = build_source_jobs_and_schedules(raw_assets)
-sensors, freshness_checks = build_sensors(raw_assets, [raw_sources_job, *source_jobs], transform_job)
+sensors, freshness_checks = build_sensors(raw_assets, transform_job)
 
 defs = Definitions(
-    assets=[*raw_assets, dbt_assets_module.btc_signals_dbt],
+    assets=[*raw_assets, dbt_assets_module.btc_signals_dbt, daily_report],
     asset_checks=[*raw_checks, *freshness_checks],
     jobs=[raw_sources_job, transform_job, *source_jobs],
     schedules=source_schedules,

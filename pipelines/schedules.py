@@ -33,6 +33,17 @@ def source_groups(raw_assets: list[AssetsDefinition]) -> dict[str, list[AssetsDe
     return dict(sorted(groups.items()))
 
 
+def replay_stopped_note() -> str:
+    """Why a schedule is off in replay mode, for its description in the UI."""
+    from pipelines.partitions import replay_window
+
+    start, end = replay_window()
+    return (
+        f" Stopped in replay mode: the bundled dataset covers {start} .. {end} and gains no new day, so a daily load"
+        " has nothing to fetch; `make run` or a backfill loads the whole window. With BTC_SIGNALS_MODE=live it runs."
+    )
+
+
 def build_source_jobs_and_schedules(raw_assets: list[AssetsDefinition]):
     live = load_settings().mode == "live"
     jobs, schedules = [], []
@@ -50,7 +61,8 @@ def build_source_jobs_and_schedules(raw_assets: list[AssetsDefinition]):
                 name=f"{group}_daily",
                 hour_of_day=pub.hour_utc,
                 minute_of_hour=pub.minute,
-                description=f"Loads yesterday's {group} partition at {pub.hour_utc:02d}:{pub.minute:02d} UTC ({pub.note}).",
+                description=f"Loads yesterday's {group} partition at {pub.hour_utc:02d}:{pub.minute:02d} UTC ({pub.note})."
+                + ("" if live else replay_stopped_note()),
                 default_status=DefaultScheduleStatus.RUNNING if live else DefaultScheduleStatus.STOPPED,
             )
         )

@@ -1,4 +1,4 @@
-"""Schedules, the dbt-follows-raw sensor, and alerts posted to a webhook server on 127.0.0.1."""
+"""Schedules, the failure alert, and alerts posted to a webhook server on 127.0.0.1."""
 
 import json
 import shutil
@@ -6,12 +6,10 @@ import threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import duckdb
 import pytest
 from dagster import (
     DagsterEventType,
     DagsterInstance,
-    RunRequest,
     build_run_status_sensor_context,
     build_schedule_context,
     materialize,
@@ -76,34 +74,6 @@ def status_context(instance, run, event_type):
     return build_run_status_sensor_context(
         sensor_name="test", dagster_event=record.dagster_event, dagster_instance=instance, dagster_run=run
     )
-
-
-def test_transform_follows_a_successful_raw_load(replay_warehouse):
-    instance = DagsterInstance.get()
-    run = last_run(instance, "raw_sources_job")
-    ctx = status_context(instance, run, DagsterEventType.RUN_SUCCESS)
-    request = defs.resolve_sensor_def("transform_after_raw_load")._run_status_sensor_fn(ctx)
-    assert isinstance(request, RunRequest) and request.run_key == f"after-{run.run_id}"
-
-
-def test_status_change_alert_reaches_the_webhook(replay_warehouse, tmp_path, monkeypatch):
-    # a copy of the warehouse that ends on the reference day, when the ETF row flipped to bear_continuation
-    db = tmp_path / "copy.duckdb"
-    shutil.copy(replay_warehouse, db)
-    with duckdb.connect(str(db)) as con:
-        con.execute("delete from marts.signal_dashboard where as_of_date > '2026-02-05'")
-    monkeypatch.setenv("BTC_SIGNALS_DUCKDB_PATH", str(db))
-    instance = DagsterInstance.get()
-    ctx = status_context(instance, last_run(instance, "transform_job"), DagsterEventType.RUN_SUCCESS)
-    with Webhook() as hook:
-        monkeypatch.setenv("BTC_SIGNALS_ALERT_WEBHOOK_URL", hook.url)
-        defs.resolve_sensor_def("alert_on_status_change")._run_status_sensor_fn(ctx)
-    assert len(hook.received) == 1
-    body = hook.received[0]
-    assert body["type"] == "status_change" and body["as_of_date"] == "2026-02-05"
-    change = next(c for c in body["changes"] if c["indicator"] == "etf_net_flow")
-    assert (change["previous_status"], change["status"]) == ("neutral", "bear_continuation")
-    assert "etf_net_flow: neutral → bear_continuation" in body["text"]
 
 
 def test_failed_blocking_check_alert_names_the_check(tmp_path, monkeypatch):

@@ -1,17 +1,22 @@
 """The dbt project as Dagster assets; dbt tests surface as asset checks."""
 
-
+import contextlib
+import io
 import json
+import re
+import sys
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, Output
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from pipelines.chart import as_markdown, dashboard_chart
+from pipelines.charts import as_markdown, load_chart_data, overview_png
+from pipelines.partitions import replay_window
 from pipelines.project import dbt_project
+from pipelines.report import markdown_table, read_day
 from pipelines.resources import SourcesResource
 from pipelines.snapshot import publish_reader_copy
 
@@ -39,7 +44,10 @@ def btc_signals_dbt(context: AssetExecutionContext, dbt: DbtCliResource, sources
     dbt_vars = {"dashboard_end_date": dashboard_end_date(sources).isoformat()}
     # dbt holds the DuckDB write lock until it exits: collect its events, then add the metadata
     # that needs a read of the warehouse (row counts, date ranges, the latest readings).
-    events = list(dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream())
+    # dagster-dbt echoes every dbt log line to stdout (the `make dev` terminal, the run's stdout): keep
+    # dbt's summary and its problems there; the whole log is dbt_project/target/<invocation>/dbt.log.
+    with contextlib.redirect_stdout(DbtLogSummary(sys.stdout)):
+        events = list(dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream())
     settings = sources.settings()
     db_path = str(settings.duckdb_path)
     published = publish_reader_copy(settings.duckdb_path, settings.reader_path)
@@ -58,11 +66,40 @@ def btc_signals_dbt(context: AssetExecutionContext, dbt: DbtCliResource, sources
         yield event
 
 
+class DbtLogSummary(io.TextIOBase):
+    """A stdout filter for dbt's log lines: passes each node that failed or warned, and everything from
+    dbt's closing summary on ("Finished running ...", the failures' details, "Done. PASS=..")."""
+
+    PROBLEM = re.compile(r"\[(FAIL|ERROR|WARN)|^(Encountered an error|Runtime Error|Compilation Error|Database Error)")
+    SUMMARY_START = re.compile(r"^Finished running ")
+    ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+    def __init__(self, out) -> None:
+        self.out = out
+        self.in_summary = False
+        self.dropped = 0
+
+    def write(self, text: str) -> int:
+        for line in self.ANSI.sub("", text).splitlines():
+            if self.SUMMARY_START.search(line):
+                self.in_summary = True
+                self.out.write(f"dbt: {self.dropped} progress lines not shown (the whole log: dbt_project/target/<invocation>/dbt.log)\n")
+            if self.in_summary or self.PROBLEM.search(line):
+                self.out.write(f"dbt: {line}\n" if line.strip() else "\n")
+            else:
+                self.dropped += 1
+        return len(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
 DASHBOARD = AssetKey(["marts", "signal_dashboard"])
+RECENT_DAYS = 90
 
 
 def model_metadata(db_path: str, key: AssetKey) -> dict[str, Any]:
-    """Row count for every model; for the dashboard also its date range and the latest readings."""
+    """Row count for every model; for the dashboard also its date range, the latest readings and the charts."""
     schema, name = key.path
     with duckdb.connect(db_path, read_only=True) as con:
         rows = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
@@ -72,33 +109,23 @@ def model_metadata(db_path: str, key: AssetKey) -> dict[str, Any]:
         first, last, n_ind = con.execute(
             "select min(as_of_date), max(as_of_date), count(distinct indicator) from marts.signal_dashboard"
         ).fetchone()
-        series = con.execute(
-            """select m.btc_close_usd, m.etf_net_flow_usd, r.status
-               from marts.fct_daily_market as m
-               left join marts.signal_dashboard as r on r.as_of_date = m.as_of_date and r.indicator = 'regime'
-               order by m.as_of_date"""
-        ).fetchall()
-        latest = con.execute(
-            """select indicator, status, reading_text, source_as_of, is_stale
-               from marts.signal_dashboard where as_of_date = ? order by indicator = 'regime', indicator""",
-            [last],
-        ).fetchall()
-    table = "| indicator | status | reading | data as of | stale |\n|---|---|---|---|---|\n" + "\n".join(
-        f"| {i} | {s} | {t} | {a} | {'yes' if st else ''} |" for i, s, t, a, st in latest
-    )
-    closes, flows, states = (list(col) for col in zip(*series, strict=True)) if series else ([], [], [])
-    chart = as_markdown(
-        dashboard_chart(closes, flows, states),
-        f"{first} .. {last}: BTC close (orange line), daily ETF net flow (green in / red out bars), "
-        "regime status strip (red bear, grey neutral, green bull)",
-    )
+        latest = read_day(con, last)
+        recent = load_chart_data(con, last - timedelta(days=RECENT_DAYS - 1), last)
+        window = load_chart_data(con)
     return {
         **meta,
-        "chart": MetadataValue.md(chart),
         "first_date": str(first),
         "last_date": str(last),
         "indicators": n_ind,
-        "latest_readings": MetadataValue.md(f"**{last}**\n\n{table}"),
+        "latest_readings": MetadataValue.md(f"**Signal dashboard for {last}**\n\n{markdown_table(latest)}"),
+        "chart_last_90_days": MetadataValue.md(as_markdown(
+            overview_png(recent, f"Last {RECENT_DAYS} days: {recent.days[0]} .. {last}"),
+            f"BTC close with the key levels, daily ETF net flows and each indicator's status, {recent.days[0]} .. {last}",
+        )),
+        "chart_whole_window": MetadataValue.md(as_markdown(
+            overview_png(window, f"Whole window: {first} .. {last}"),
+            f"BTC close with the key levels, daily ETF net flows and each indicator's status, {first} .. {last}",
+        )),
     }
 
 
@@ -106,6 +133,5 @@ def dashboard_end_date(sources: SourcesResource) -> date:
     """Replay: the bundled dataset's last day. Live: today (UTC)."""
     settings = sources.settings()
     if settings.mode == "replay":
-        manifest = json.loads((settings.replay_dir / "manifest.json").read_text())
-        return date.fromisoformat(manifest["window_end"])
+        return replay_window(settings)[1]
     return datetime.now(tz=UTC).date()
