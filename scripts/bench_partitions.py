@@ -21,6 +21,7 @@ seconds, and the CPU-loop calibration figure of scripts/bench.py.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -127,11 +128,13 @@ def parent(variants: list[str]) -> None:
     print("calibration before: loop %.3f s wall, %.3f s CPU" % calibrate(), flush=True)
     base = Path(tempfile.mkdtemp(prefix="btc_signals_partitions_"))
     os.chmod(base, 0o755)
-    results = []
+    results, scratch_in_ram = [], []
     with local_cluster(base / "pg") as cluster:
         for n, variant in enumerate(variants):
             partitioning, instance_kind = variant.split(":")
-            home = (Path(tempfile.mkdtemp(dir="/dev/shm")) if instance_kind == "sqlite-tmpfs" else base) / f"home{n}"
+            if instance_kind == "sqlite-tmpfs":
+                scratch_in_ram.append(Path(tempfile.mkdtemp(dir="/dev/shm")))
+            home = (scratch_in_ram[-1] if instance_kind == "sqlite-tmpfs" else base) / f"home{n}"
             home.mkdir()
             env = {**os.environ, "DAGSTER_HOME": str(home), "DO_NOT_TRACK": "1"}
             if instance_kind.startswith("postgres"):
@@ -159,6 +162,8 @@ def parent(variants: list[str]) -> None:
                   f"one day {r['one_wall_s']:5.2f} s wall {r['one_cpu_s']:5.2f} s CPU | "
                   f"{r['materializations']} materialisations | load {os.getloadavg()[0]:.1f}", flush=True)
     print("calibration after: loop %.3f s wall, %.3f s CPU" % calibrate(), flush=True)
+    for path in (base, *scratch_in_ram):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def main() -> None:
