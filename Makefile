@@ -10,7 +10,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 DATE ?=
 
-.PHONY: setup run show test dev parse bench clean
+.PHONY: setup run show test dev parse bench bench-postgres bench-partitions clean
 
 .uv-bootstrap/bin/uv:
 	$(PYTHON) -m venv .uv-bootstrap
@@ -42,9 +42,17 @@ test: setup
 dev: setup
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
-## Benchmark on the bundled data (prints key=value figures; see README "Performance").
+## Benchmark on the bundled data (prints key=value figures; see docs/operations.md, Performance).
 bench: setup
 	$(BIN)/python scripts/bench.py
+
+## The same on the production instance (deploy/dagster.postgres.yaml) on a throw-away PostgreSQL cluster.
+bench-postgres: setup
+	$(BIN)/python scripts/bench.py --instance postgres
+
+## What Dagster's bookkeeping costs per partitioning and instance (docs/operations.md, Performance).
+bench-partitions: setup
+	$(BIN)/python scripts/bench_partitions.py
 
 clean:
 	rm -rf $(VENV) .uv-bootstrap dbt_project/target dbt_project/logs .dagster_home warehouse/*.duckdb

@@ -1,112 +1,228 @@
 """Benchmark on the bundled replay data. Prints figures; the last lines are key=value.
 
-    make bench        (or: .venv/bin/python scripts/bench.py [--sample-partitions 5])
+    make bench                                      (SQLite instance, as `make run`)
+    .venv/bin/python scripts/bench.py --instance postgres   (deploy/dagster.postgres.yaml on a throw-away cluster)
+    .venv/bin/python scripts/bench.py --skip-per-partition  (leave out the slowest step)
 
-Measures, on an empty temporary warehouse and Dagster home:
-  cold build          every raw source over the whole window (one run) + dbt build (one run)
-  daily increment     one partition of every raw source + dbt build
-  backfill            the raw load of the whole window as ONE run, vs per-partition runs
-                      (a sample of partitions, extrapolated to the window), and their ratio
+Every step starts from what a user has: the venv (byte-compiled), and for the cold build an empty
+warehouse and an empty Dagster home in a scratch directory.
+
+  cold build          `btc-signals run` over the whole window in a fresh process (raw run + dbt run,
+                      split where the raw run reports)
+  daily increment     `btc-signals run --start D --end D` in a fresh process: one partition of every
+                      raw source + the dbt rebuild
+  backfill            the raw load of the whole window as ONE run (the cold build's raw run; with
+                      --rerun-backfill also again in this process) vs per-partition runs in this
+                      process (a sample of days, extrapolated to the window), and their ratio
   query latency       the dashboard query for one day, median of 30, read-only connection
-  peak memory         max RSS of this process and of its children (dbt)
+  peak memory         max RSS of this process and of its children (the runs, dbt)
+  calibration         seconds of a fixed pure-Python CPU loop, before and after, so that figures taken
+                      on a loaded machine can be compared (scale a figure by 1 / calibration ratio)
+
+For each step: wall seconds and CPU seconds (user + system, this process and its children). A wall
+time much larger than its CPU time means the step waited (for the disk, or for a loaded machine).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
-TMP = Path(tempfile.mkdtemp(prefix="btc_signals_bench_"))
-os.environ["BTC_SIGNALS_DUCKDB_PATH"] = str(TMP / "bench.duckdb")
-os.environ["DAGSTER_HOME"] = str(TMP / "dagster_home")
-os.environ.setdefault("BTC_SIGNALS_MODE", "replay")
-(TMP / "dagster_home").mkdir()
-(TMP / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+ROOT = Path(__file__).resolve().parent.parent
+TMP = WAREHOUSE = HOME = Path()  # the scratch directory, set by scratch()
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from pipelines import cli  # noqa: E402
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "deploy"))
 
 
-def timed(fn, *args):
-    t0 = time.perf_counter()
-    ok = fn(*args)
-    elapsed = time.perf_counter() - t0
-    if ok is False:
-        raise SystemExit(f"benchmark step {fn.__name__}{args} failed")
-    return elapsed
+def scratch() -> None:
+    """An empty warehouse and Dagster home in a new scratch directory, for this process and its runs."""
+    global TMP, WAREHOUSE, HOME
+    TMP = Path(tempfile.mkdtemp(prefix="btc_signals_bench_"))
+    WAREHOUSE, HOME = TMP / "bench.duckdb", TMP / "dagster_home"
+    os.environ["BTC_SIGNALS_DUCKDB_PATH"] = str(WAREHOUSE)
+    os.environ["DAGSTER_HOME"] = str(HOME)
+    os.environ.setdefault("BTC_SIGNALS_MODE", "replay")
+    for var, value in (("DO_NOT_TRACK", "1"), ("DBT_SEND_ANONYMOUS_USAGE_STATS", "false"),
+                       ("GX_ANALYTICS_ENABLED", "false")):
+        os.environ.setdefault(var, value)
+
+# The last day on which every bundled source has data (the mining hashrate series ends a few days
+# before the window does, and a partition without records for a source fails by design).
+LAST_FULL_DAY = date(2026, 2, 5)
+CALIBRATION_N = 5_000_000
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--sample-partitions", type=int, default=5)
-    args = ap.parse_args()
+def calibrate() -> tuple[float, float]:
+    """Wall and CPU seconds of a fixed integer loop (best of 3): ~0.35 s both on an idle core of the
+    2-core machine. CPU time rising means slower cores; wall above CPU means the core was shared."""
+    best = (float("inf"), float("inf"))
+    for _ in range(3):
+        w0, c0 = time.perf_counter(), time.process_time()
+        acc = 0
+        for i in range(CALIBRATION_N):
+            acc += i * i % 7
+        best = min(best, (time.perf_counter() - w0, time.process_time() - c0))
+    return best
 
-    cli.prepare_environment()
+
+def cpu_now() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class Steps:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, float, float, float]] = []
+
+    @contextlib.contextmanager
+    def step(self, name: str):
+        wall0, cpu0, load0 = time.perf_counter(), cpu_now(), os.getloadavg()[0]
+        yield
+        wall, cpu = time.perf_counter() - wall0, cpu_now() - cpu0
+        self.rows.append((name, wall, cpu, max(load0, os.getloadavg()[0])))
+        print(f"  {name}: {wall:.1f} s wall, {cpu:.1f} s CPU (load avg {self.rows[-1][3]:.1f})", flush=True)
+
+    def wall(self, name: str) -> float:
+        return next(r[1] for r in self.rows if r[0] == name)
+
+
+def cli_run(*args: str) -> float:
+    """`btc-signals run ARGS` in a fresh process; returns the seconds until its raw run reported (the
+    rest is the dbt run)."""
+    cmd = [str(Path(sys.executable).parent / "btc-signals"), "run", *args]
+    t0, raw_done, out = time.perf_counter(), None, []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT) as proc:
+        for line in proc.stdout:
+            out.append(line)
+            if raw_done is None and line.startswith("raw_sources_job run "):
+                raw_done = time.perf_counter() - t0
+    if proc.returncode != 0 or raw_done is None:
+        raise SystemExit(f"benchmark step {' '.join(cmd[1:])} failed:\n{''.join(out)[-3000:]}")
+    return raw_done
+
+
+def prepare_home(instance: str) -> None:
+    HOME.mkdir()
+    if instance == "postgres":
+        (HOME / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.postgres.yaml").read_text())
+        os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "100")
+    else:
+        (HOME / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+
+
+def bench(args: argparse.Namespace, steps: Steps) -> dict[str, str]:
+    from pipelines import cli
+
     cli.ensure_manifest()
+    start, end = cli.replay_window()
+    days = (end - start).days + 1
+    print(f"machine: {os.cpu_count()} cores; instance {args.instance}; window {start} .. {end} ({days} days); "
+          f"scratch {TMP}", flush=True)
+
+    figures: dict[str, str] = {}
+    with steps.step("cold_build"):
+        cold_raw = cli_run()
+    # the cold build's raw run is the single-run backfill of the whole window, on an empty warehouse
+    single = cold_raw
+    figures |= {"cold_build_raw_s": f"{cold_raw:.1f}", "cold_build_dbt_s": f"{steps.wall('cold_build') - cold_raw:.1f}"}
+    with steps.step("daily_increment"):
+        inc_raw = cli_run("--start", LAST_FULL_DAY.isoformat(), "--end", LAST_FULL_DAY.isoformat())
+    figures |= {"daily_increment_raw_s": f"{inc_raw:.1f}",
+                "daily_increment_dbt_s": f"{steps.wall('daily_increment') - inc_raw:.1f}"}
+
     import duckdb
     from dagster import DagsterInstance
 
-    from pipelines.definitions import defs  # noqa: F401  (import cost is not part of the figures)
-
-    start, end = cli.replay_window()
-    days = (end - start).days + 1
-    print(f"machine: {os.cpu_count()} cores; window {start} .. {end} ({days} days); scratch {TMP}")
-
-    cold = timed(cli.run, start, end)
-    print(f"cold build (raw window run + dbt run): {cold:.1f} s")
+    from pipelines.definitions import defs  # noqa: F401  (import cost is not part of the in-process figures)
 
     with DagsterInstance.get() as instance:
-        def raw(first, last):
-            return cli._execute(instance, "raw_sources_job", "ERROR", {
+        def raw(first: date, last: date) -> None:
+            ok = cli._execute(instance, "raw_sources_job", "ERROR", {  # noqa: SLF001
                 "dagster/asset_partition_range_start": first.isoformat(),
                 "dagster/asset_partition_range_end": last.isoformat()})
+            if not ok:
+                raise SystemExit(f"raw run {first}..{last} failed")
 
-        def transform():
-            return cli._execute(instance, "transform_job", "ERROR")
+        if args.rerun_backfill:
+            with steps.step("backfill_single_run"):
+                raw(start, end)
+            single = steps.wall("backfill_single_run")
+        if not args.skip_per_partition:
+            sample = [LAST_FULL_DAY - timedelta(days=i * (60 // args.sample_partitions))
+                      for i in range(args.sample_partitions)]
+            with steps.step("per_partition_sample"):
+                for d in sample:
+                    raw(d, d)
+            per_run = steps.wall("per_partition_sample") / len(sample)
+            per_partition = per_run * days
+            print(f"  per-partition runs: {per_run:.2f} s each (sample of {len(sample)}) -> {per_partition:.0f} s "
+                  f"for {days}; single run {single:.1f} s: {per_partition / single:.1f}x", flush=True)
+            figures |= {"per_partition_run_s": f"{per_run:.2f}", "backfill_per_partition_s": f"{per_partition:.0f}",
+                        "speedup": f"{per_partition / single:.1f}"}
 
-        t_raw_day = timed(raw, end, end)
-        t_dbt = timed(transform)
-        increment = t_raw_day + t_dbt
-        print(f"daily increment: raw {t_raw_day:.1f} s + dbt {t_dbt:.1f} s = {increment:.1f} s")
-
-        single = timed(raw, start, end)
-        print(f"backfill as one run: {single:.1f} s for {days} partitions")
-
-        # sample from the last 90 days, where every source has data (aggregated OI starts 2024-12-07
-        # in the bundled data, and a partition with no records for a source fails by design)
-        sample = [end - timedelta(days=1 + i * (90 // args.sample_partitions)) for i in range(args.sample_partitions)]
-        per = [timed(raw, d, d) for d in sample]
-        per_partition = statistics.mean(per) * days
-        print(f"per-partition runs: {statistics.mean(per):.2f} s each (sample of {len(per)}) -> {per_partition:.0f} s for {days}")
-
-    with duckdb.connect(os.environ["BTC_SIGNALS_DUCKDB_PATH"], read_only=True) as con:
+    with duckdb.connect(str(WAREHOUSE), read_only=True) as con:
         day = con.execute("select max(as_of_date) from marts.signal_dashboard").fetchone()[0]
         lat = []
         for _ in range(30):
             t0 = time.perf_counter()
             con.execute("select * from marts.signal_dashboard where as_of_date = ?", [day]).fetchall()
             lat.append((time.perf_counter() - t0) * 1000)
-    query_ms = statistics.median(lat)
+    figures |= {"backfill_days": str(days), "backfill_single_run_s": f"{single:.1f}",
+                "query_ms": f"{statistics.median(lat):.2f}"}
+    return figures
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--instance", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--sample-partitions", type=int, default=4)
+    ap.add_argument("--skip-per-partition", action="store_true")
+    ap.add_argument("--rerun-backfill", action="store_true",
+                    help="also time a second single-run backfill of the window (on the loaded warehouse)")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch warehouse and Dagster home")
+    args = ap.parse_args()
+
+    scratch()
+    calib_before = calibrate()
+    print(f"calibration before: loop {calib_before[0]:.3f} s wall, {calib_before[1]:.3f} s CPU", flush=True)
+    prepare_home(args.instance)
+    steps = Steps()
+    with contextlib.ExitStack() as stack:
+        if args.instance == "postgres":
+            from local_postgres import local_cluster
+
+            os.chmod(TMP, 0o755)
+            cluster = stack.enter_context(local_cluster(TMP / "postgres"))
+            os.environ.update(cluster.env)
+        figures = bench(args, steps)
+    calib_after = calibrate()
+    print(f"calibration after: loop {calib_after[0]:.3f} s wall, {calib_after[1]:.3f} s CPU", flush=True)
 
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    peak_mb = max(self_kb, child_kb) / 1024
-
-    print(f"cold_build_s={cold:.1f}")
-    print(f"daily_increment_s={increment:.1f}")
-    print(f"backfill_days={days}")
-    print(f"backfill_single_run_s={single:.1f}")
-    print(f"backfill_per_partition_s={per_partition:.0f}")
-    print(f"speedup={per_partition / single:.1f}")
-    print(f"query_ms={query_ms:.2f}")
-    print(f"peak_rss_mb={peak_mb:.0f}")
+    print(f"instance={args.instance}")
+    print(f"calibration_loop_wall_s={calib_before[0]:.3f},{calib_after[0]:.3f}")
+    print(f"calibration_loop_cpu_s={calib_before[1]:.3f},{calib_after[1]:.3f}")
+    for name, wall, cpu, load in steps.rows:
+        print(f"{name}_s={wall:.1f}")
+        print(f"{name}_cpu_s={cpu:.1f}")
+        print(f"{name}_loadavg={load:.1f}")
+    for key, value in figures.items():
+        print(f"{key}={value}")
+    print(f"peak_rss_mb={max(self_kb, child_kb) / 1024:.0f}")
+    if not args.keep:
+        shutil.rmtree(TMP, ignore_errors=True)
 
 
 if __name__ == "__main__":
