@@ -1,4 +1,4 @@
-"""Stooq daily CSV: PHLX Semiconductor index, gold and silver futures and the US dollar index.
+"""Stooq daily CSV: PHLX Semiconductor index, gold and silver spot and the US dollar index.
 
 Request: ``https://stooq.com/q/d/l/?s=^sox&d1=20240111&d2=20260228&i=d`` (``d1``/``d2`` inclusive, YYYYMMDD;
 ``i=d`` daily). Answer: ``Date,Open,High,Low,Close,Volume`` then one ``YYYY-MM-DD,…`` row per trading day
