@@ -39,16 +39,16 @@ def hourly(reference: Path) -> dict[int, tuple[str, str]]:
 def test_binance_oi_daily_value_is_the_hourly_snapshot_at_the_next_utc_midnight(reference):
     rows, source = bundled_oi(), hourly(reference)
     assert {tuple(sorted(r)) for r in rows} == {("sumOpenInterest", "sumOpenInterestValue", "symbol", "timestamp")}
+    # the two days whose 00:00 snapshot is zero in the source take the day's last non-zero one (23:00)
+    zero_midnights = {1720656000000, 1720828800000}  # 2024-07-11 and 07-13 00:00
+    assert all(float(source[t][0]) == 0 == float(source[t][1]) for t in zero_midnights)
     for r in rows:
         assert r["timestamp"] % DAY_MS == 0 and r["symbol"] == "BTCUSDT"
-        btc, usd = source[r["timestamp"]]
-        assert float(r["sumOpenInterest"]) == float(btc) and float(r["sumOpenInterestValue"]) == float(usd)
+        btc, usd = source[r["timestamp"] - 3_600_000 if r["timestamp"] in zero_midnights else r["timestamp"]]
+        assert float(r["sumOpenInterest"]) == float(btc) > 0 and float(r["sumOpenInterestValue"]) == float(usd) > 0
     days = [(datetime.fromtimestamp(r["timestamp"] / 1000, tz=UTC) - timedelta(days=1)).date() for r in rows]
-    assert days[0] == date(2024, 4, 28) and days[-1] == date(2026, 2, 28) and days == sorted(set(days))
-    # the two days whose 00:00 snapshot is zero in the source are missing, not filled
-    every = {days[0] + timedelta(days=i) for i in range((days[-1] - days[0]).days + 1)}
-    assert sorted(every - set(days)) == [date(2024, 7, 10), date(2024, 7, 12)]
-    assert all(float(source[t][0]) == 0 for t in (1720656000000, 1720828800000))  # 07-11 and 07-13 00:00
+    assert days[0] == date(2024, 4, 28) and days[-1] == date(2026, 2, 28)
+    assert days == [days[0] + timedelta(days=i) for i in range(len(days))]  # every day, once
 
 
 def test_binance_oi_matches_the_raw_daily_rows_and_the_documented_checks(reference):
@@ -68,13 +68,14 @@ def test_binance_oi_matches_the_raw_daily_rows_and_the_documented_checks(referen
     assert [round(v / 1e9, 3) for v in df["oi_close_usd"]] == [6.862, 5.831]
 
 
-def test_binance_oi_provenance_lists_every_bundled_day_as_real():
+def test_binance_oi_provenance_lists_every_bundled_day_and_the_two_derived_ones():
     with open(REPLAY_DATA_DIR / "binance_futures" / "provenance.csv", newline="") as fh:
         prov = [r for r in csv.DictReader(fh) if r["file"] == "openInterestHist_BTCUSDT_1d.json"]
     days = [(datetime.fromtimestamp(r["timestamp"] / 1000, tz=UTC) - timedelta(days=1)).date().isoformat()
             for r in bundled_oi()]
     assert [r["day"] for r in prov] == days
-    assert {r["origin"] for r in prov} == {"real"}
+    assert [r["day"] for r in prov if r["origin"] != "real"] == ["2024-07-10", "2024-07-12"]
+    assert {r["origin"] for r in prov} == {"real", "derived"}
 
 
 def test_replay_serves_binance_oi_before_december_2024():
