@@ -10,7 +10,7 @@ from dagster import AssetSelection, Definitions, define_asset_job, in_process_ex
 
 from pipelines.assets import dbt as dbt_assets_module
 from pipelines.assets.report import daily_report
-from pipelines.ingest import btc_price, cross_source, derivatives, etf_flows, macro, mining, options
+from pipelines.ingest import btc_price, derivatives, etf_flows, macro, mining, options
 from pipelines.ingest.factory import build
 from pipelines.resources import build_resources
 from pipelines.schedules import build_source_jobs_and_schedules
@@ -26,11 +26,7 @@ RAW_ASSET_SPECS = [
 ]
 built = [build(spec) for spec in RAW_ASSET_SPECS]
 raw_assets = [asset for asset, _ in built]
-raw_checks = [
-    *(check for _, check in built),
-    cross_source.raw_futures_funding_cross_source,
-    cross_source.raw_futures_open_interest_cross_source,
-]
+raw_checks = [check for _, check in built]
 
 # Partitioned: run for one day, or for a range as a single run (one request window per source).
 raw_sources_job = define_asset_job(

@@ -7,7 +7,8 @@ Writes, in each API's exact record shape (the replay servers wrap them in the re
 * pipelines/replay/data/coinglass/futures_open_interest_aggregated_history_BTC_1d.json
 * pipelines/replay/data/coinglass/futures_funding_rate_oi_weight_history_BTC_1d.json
 * pipelines/replay/data/coinglass/futures_liquidation_aggregated_history_BTC_Binance_1d.json
-* pipelines/replay/data/binance_futures/fundingRate_BTCUSDT.json, openInterestHist_BTCUSDT_1d.json
+* pipelines/replay/data/binance_futures/fundingRate_BTCUSDT.json, openInterestHist_BTCUSDT_1d.json (observed:
+  the hourly hl-cycles series at each 00:00 UTC, 2024-04-28 .. 2026-02-28; two zero snapshots derived)
 * pipelines/replay/data/bybit/funding_history_linear_BTCUSDT.json, open_interest_linear_BTCUSDT_1d.json
 * a provenance.csv beside each (file, day, origin real|derived, how) — every derived row is listed there.
 
@@ -90,6 +91,44 @@ def write(folder: str, name: str, rows: list, provenance: list[tuple[str, str, s
         w.writerows([name, d, o, how] for d, o, how in provenance)
     n_derived = sum(1 for _, o, _ in provenance if o == "derived")
     print(f"{folder}/{name}: {len(rows)} rows, {n_derived} derived")
+
+
+def binance_oi_daily(ref: Path, binance_1d: dict[date, tuple[int, float, float]]) -> tuple[list, list, list[date]]:
+    """Binance BTCUSDT ``openInterestHist`` 1d rows from the observed hourly series (hl-cycles).
+
+    The live 1d row stamped D 00:00 UTC is the snapshot at that instant (the open interest at the close of
+    day D-1): it equals the hourly row stamped D 00:00 exactly (checked on every day the raw 1d rows of
+    gravestone-data share with it). So day D-1's value is the hourly row at D 00:00 UTC. Zero rows are missing
+    values (SOURCES.md lists 30 zero hours): where the 00:00 row is one, the day gets its latest non-zero
+    snapshot before that midnight (the 23:00 row, both times), marked derived in provenance.csv — a gap
+    would stop the raw load at its blocking no-missing-day check, and no other observation exists."""
+    hourly = pl.read_csv(ref / "derivatives" / "hl-cycles__binance_oi_hourly_BTCUSDT.csv",
+                         schema_overrides={"oi_coins": pl.String, "oi_usd": pl.String})
+    by_hour = {t: (btc, usd) for t, btc, usd in hourly.select("t_ms", "oi_coins", "oi_usd").iter_rows()}
+    at_midnight = {t: v for t, v in by_hour.items() if t % DAY_MS == 0}
+    checked = 0
+    for day, (t, btc, usd) in binance_1d.items():
+        if t in at_midnight:
+            assert float(at_midnight[t][0]) == btc and abs(float(at_midnight[t][1]) - usd) <= 1e-6 * usd, (day, t)
+            checked += 1
+    assert checked >= 8, checked
+    first = day_of(min(at_midnight)) - timedelta(days=1)
+    rows, prov, missing = [], [], []
+    for d in days(max(first, START), END):
+        t = ms(d + timedelta(days=1))
+        btc, usd = at_midnight[t]  # every hour is present in the source; a KeyError here is a gap
+        origin, how = "real", "Binance BTCUSDT OI snapshot at the next 00:00 UTC (hl-cycles hourly row)"
+        if float(btc) == 0 and float(usd) == 0:
+            back = next(h for h in range(1, 7) if float(by_hour[t - h * 3_600_000][0]) > 0)
+            btc, usd = by_hour[t - back * 3_600_000]
+            missing.append(d)
+            origin = "derived"
+            how = (f"the next 00:00 UTC snapshot is zero in the source (missing): the day's last non-zero hourly "
+                   f"snapshot, {24 - back:02d}:00 UTC, instead")
+        rows.append({"symbol": "BTCUSDT", "sumOpenInterest": f"{float(btc):.8f}",
+                     "sumOpenInterestValue": f"{float(usd):.8f}", "timestamp": t})
+        prov.append((d.isoformat(), origin, how))
+    return rows, prov, missing
 
 
 def main() -> None:
@@ -235,25 +274,17 @@ def main() -> None:
                         "aggregated_short_liquidation_usd": round(sh, 2)})
     write("coinglass", "futures_liquidation_aggregated_history_BTC_Binance_1d.json", lq_rows, lq_prov)
 
-    # ---- Binance USDⓈ-M: funding (real) and daily OI (real from 2026-02-20, else derived) ----
+    # ---- Binance USDⓈ-M: funding and daily OI (both observed) ----
     bf_rows = [{"symbol": "BTCUSDT", "fundingTime": t, "fundingRate": f"{r:.8f}",
                 "markPrice": f"{price[day_of(t)][0]:.8f}"} for t, r in funding8]
     write("binance_futures", "fundingRate_BTCUSDT.json", bf_rows,
           [(day_of(t).isoformat(), "real", "Binance 8h funding; markPrice = Yahoo BTC-USD day open (not Binance's)")
            for t, _ in funding8])
     share = binance_real[first_binance][1] / agg_btc[first_binance]
-    print(f"Binance share of the aggregate OI on {first_binance}: {share:.4f}")
-    bo_rows, bo_prov = [], []
-    for d in days(first_oi, END):
-        if d in binance_real:
-            t, btc, usd = binance_real[d]
-            bo_rows.append({"symbol": "BTCUSDT", "sumOpenInterest": f"{btc:.8f}", "sumOpenInterestValue": f"{usd:.8f}", "timestamp": t})
-            bo_prov.append((d.isoformat(), "real", "Binance openInterestHist 1d row as saved"))
-        else:
-            btc = agg_btc[d] * share
-            bo_rows.append({"symbol": "BTCUSDT", "sumOpenInterest": f"{btc:.8f}",
-                            "sumOpenInterestValue": f"{btc * close[d]:.8f}", "timestamp": ms(d + timedelta(days=1))})
-            bo_prov.append((d.isoformat(), "derived", f"aggregate OI (BTC) x Binance share {share:.4f} x Yahoo close"))
+    print(f"Binance share of the aggregate OI on {first_binance}: {share:.4f} (used only by the Bybit placeholder)")
+    bo_rows, bo_prov, missing = binance_oi_daily(ref, binance_real)
+    print(f"Binance OI: {len(bo_rows)} days, {len(missing)} with a zero 00:00 snapshot filled from 23:00 (derived): "
+          + ", ".join(d.isoformat() for d in missing))
     write("binance_futures", "openInterestHist_BTCUSDT_1d.json", bo_rows, bo_prov)
 
     # ---- Bybit (no public history found: derived throughout) ----

@@ -7,7 +7,8 @@ Writes
   per weekday, ``.`` where FRED has no observation), for SP500, NASDAQCOM, DJIA and DGS10. The replay handler
   serves the same file both as the keyless CSV download and as the keyed JSON API's observations;
 * pipelines/replay/data/stooq/<symbol>.csv — Stooq's daily CSV layout (``Date,Open,High,Low,Close,Volume``),
-  for ^sox, gc.f, si.f and dx.f.
+  for ^sox and dx.f; ``Date,Open,High,Low,Close`` (Stooq gives currency quotes no volume) for the gold and
+  silver **spot** quotes xauusd and xagusd, observed bars of the simom1/XAUUSD-history MT5 feed.
 See pipelines/replay/data/fred/README.md and pipelines/replay/data/stooq/README.md for what every number is.
 """
 
@@ -106,12 +107,38 @@ def write_stooq(name: str, rows: dict[date, tuple[Row, float]], decimals: int) -
     return {"file": str(path.relative_to(ROOT)), "rows": sum(1 for x in rows if in_window(x))}
 
 
+def read_mt5_daily(path: Path) -> dict[date, tuple[Row, float]]:
+    """simom1/XAUUSD-history D1 bars: ``time,open,high,low,close,tick_volume`` (the broker's server day)."""
+    out: dict[date, tuple[Row, float]] = {}
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert reader.fieldnames == ["time", "open", "high", "low", "close", "tick_volume"], (path, reader.fieldnames)
+        for rec in reader:
+            d = date.fromisoformat(rec["time"])
+            assert d not in out, (path, d)
+            out[d] = ((float(rec["open"]), float(rec["high"]), float(rec["low"]), float(rec["close"])), 0.0)
+    return out
+
+
+def write_stooq_spot(name: str, rows: dict[date, tuple[Row, float]], decimals: int) -> dict:
+    """A currency quote as Stooq serves it: no Volume column (the MT5 tick volume is not Stooq's, dropped)."""
+    path = OUT / "stooq" / f"{name}.csv"
+    kept = sorted(x for x in rows if in_window(x))
+    assert all(d.weekday() < 5 for d in kept), "weekend bar in the spot file"
+    with open(path, "w", newline="") as fh:
+        fh.write("Date,Open,High,Low,Close\n")
+        for d in kept:
+            cells = [f"{x:.{decimals}f}" for x in rows[d][0]]
+            fh.write(f"{d.isoformat()},{','.join(cells)}\n")
+    return {"file": str(path.relative_to(ROOT)), "rows": len(kept)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", type=Path, default=ROOT.parent / "shared" / "reference-data")
     args = parser.parse_args()
     macro = args.reference / "macro"
-    y = {k: read_yahoo_multi(macro / f"blank-app__{k}.csv") for k in ("GSPC", "IXIC", "DJI", "SOX", "GC_F", "SI_F", "DX-Y.NYB")}
+    y = {k: read_yahoo_multi(macro / f"blank-app__{k}.csv") for k in ("GSPC", "IXIC", "DJI", "SOX", "DX-Y.NYB")}
     exact = {k: {d: r[0][3] for d, r in v.items() if d >= SPLICE_DAY} for k, v in y.items()}
     report: dict[str, dict] = {}
 
@@ -130,18 +157,15 @@ def main() -> None:
         # the reference has closes only: open/high/low are written equal to the close (stand-ins)
         return {d: ((c, c, c, c), 0.0) for d, c in closes.items()}
 
-    def scaled(rows: dict[date, tuple[Row, float]], anchor: float) -> dict[date, tuple[Row, float]]:
-        factor = anchor / rows[SPLICE_DAY][0][3]
-        return {d: (tuple(x * factor for x in r), vol) for d, (r, vol) in rows.items() if d < SPLICE_DAY}
-
     sox_early = {d: v for d, v in read_close_csv(macro / "market-indicators-dashboard__sox.csv", header=True).items() if d < SPLICE_DAY}
-    gold_early = {d: v for d, v in read_close_csv(macro / "edge-data__gold.csv", header=False).items() if d < SPLICE_DAY}
     dxy_early = {d: v for d, v in read_close_csv(macro / "edge-data__dxy.csv", header=False).items() if d < SPLICE_DAY}
-    slv = read_ohlcv(macro / "risk-divergence__slv.csv")
     late = {k: {d: r for d, r in v.items() if d >= SPLICE_DAY} for k, v in y.items()}
     report["^sox"] = write_stooq("sox", {**closes_only(sox_early), **late["SOX"]}, 2)
-    report["gc.f"] = write_stooq("gc.f", {**closes_only(gold_early), **late["GC_F"]}, 1)
-    report["si.f"] = write_stooq("si.f", {**scaled(slv, late["SI_F"][SPLICE_DAY][0][3]), **late["SI_F"]}, 3)
+    # Gold and silver: spot quotes, observed over the whole window (no splice, no proxy). The futures
+    # closes used before (GC=F, SI=F, with an SLV proxy for silver) are no longer written.
+    for name, pair, decimals in (("xauusd", "XAUUSD", 2), ("xagusd", "XAGUSD", 3)):
+        spot = read_mt5_daily(macro / f"simom1-XAUUSD-history__{pair}_D1.csv")
+        report[name] = write_stooq_spot(name, spot, decimals)
     report["dx.f"] = write_stooq("dx.f", {**closes_only(dxy_early), **late["DX-Y.NYB"]}, 3)
     print(json.dumps(report, indent=2))
 

@@ -1,15 +1,14 @@
 """The raw derivatives assets over replay: source planning, venue landing, whole-or-nothing loads,
-the blocking GX suites and the non-blocking cross-source check."""
+the blocking GX suites (the cross-source comparison is a warn-severity dbt test, dbt_project/tests/cross_source/)."""
 
 import json
 import shutil
 from pathlib import Path
 
 import pytest
-from dagster import AssetCheckSeverity, DagsterInstance, materialize
+from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
-from pipelines.ingest import cross_source
 from pipelines.ingest import derivatives as d
 from pipelines.landing.tables import FUTURES_FUNDING, FUTURES_LIQUIDATIONS, FUTURES_OPEN_INTEREST
 from pipelines.resources import SourcesResource
@@ -17,8 +16,7 @@ from pipelines.settings import REPLAY_DATA_DIR
 
 START, END = "2026-01-20", "2026-02-10"  # a 22-day window (one request window per source)
 ASSETS = [d.raw_futures_open_interest, d.raw_futures_funding, d.raw_futures_liquidations]
-CHECKS = [d.raw_futures_open_interest_gx, d.raw_futures_funding_gx, d.raw_futures_liquidations_gx,
-          cross_source.raw_futures_funding_cross_source, cross_source.raw_futures_open_interest_cross_source]
+CHECKS = [d.raw_futures_open_interest_gx, d.raw_futures_funding_gx, d.raw_futures_liquidations_gx]
 
 
 @pytest.fixture
@@ -92,7 +90,6 @@ def test_keyless_run_lands_both_venues_and_skips_liquidations(tmp_path, replay_c
     assert query(db, "select count(*) from raw.futures_liquidations") == [(0,)]
     evaluations = checks(result)
     assert all(c.passed for c in evaluations.values())
-    assert "nothing to compare" in evaluations["raw_futures_funding_cross_source"].description
     assert "no CoinGlass key" in evaluations["raw_futures_liquidations_gx"].description
     # every body is archived with its request, keyless
     params = query(db, "select request_params from raw.landing_payloads where source = 'bybit' and endpoint = '/v5/market/open-interest'")
@@ -104,7 +101,7 @@ def test_keyless_run_lands_both_venues_and_skips_liquidations(tmp_path, replay_c
     assert query(db, "select count(*) from raw.futures_open_interest") == [(44,)]
 
 
-def test_with_a_key_coinglass_and_exchanges_land_and_are_compared(tmp_path, replay_copy, monkeypatch):
+def test_with_a_key_coinglass_and_exchanges_land(tmp_path, replay_copy, monkeypatch):
     monkeypatch.setenv("COINGLASS_API_KEY", "replay-key-derivatives-42")
     db = tmp_path / "w.duckdb"
     result = run(db, replay_copy)
@@ -114,30 +111,9 @@ def test_with_a_key_coinglass_and_exchanges_land_and_are_compared(tmp_path, repl
     feb5 = query(db, "select long_liquidation_usd, venue from raw.futures_liquidations where liquidation_date = '2026-02-05'")
     assert feb5[0][1] == "binance" and feb5[0][0] > 50e6
     evaluations = checks(result)
-    cross = evaluations["raw_futures_funding_cross_source"]
-    assert cross.severity == AssetCheckSeverity.WARN
-    # in this window CoinGlass's figure is derived from the same Binance fundings (close vs daily mean)
-    assert cross.metadata["common_days"].value == 22
-    oi_cross = evaluations["raw_futures_open_interest_cross_source"]
-    assert oi_cross.passed and oi_cross.metadata["common_days"].value == 15  # 7-day changes need 7 earlier days
     assert all(c.passed for n, c in evaluations.items() if n.endswith("_gx"))
     assert query(db, "select count(*) from raw.landing_payloads where body like '%replay-key-derivatives-42%' "
                      "or request_params like '%replay-key-derivatives-42%'") == [(0,)]
-
-
-def test_cross_source_check_warns_when_the_fallback_disagrees(tmp_path, replay_copy, monkeypatch):
-    monkeypatch.setenv("COINGLASS_API_KEY", "k")
-    path = replay_copy / "bybit" / "funding_history_linear_BTCUSDT.json"
-    rows = json.loads(path.read_text())
-    for r in rows:
-        r["fundingRate"] = "0.00300000"  # Bybit paying 0.3 % per 8h all along: the weighted mean moves a lot
-    path.write_text(json.dumps(rows))
-    db = tmp_path / "w.duckdb"
-    result = run(db, replay_copy, assets=[d.raw_futures_open_interest, d.raw_futures_funding])
-    assert result.success  # non-blocking: a warning, not a failure
-    cross = checks(result)["raw_futures_funding_cross_source"]
-    assert not cross.passed and cross.severity == AssetCheckSeverity.WARN
-    assert "22 of 22 common days differ" in cross.description
 
 
 def test_malformed_venue_payload_fails_whole_and_keeps_the_landing(tmp_path, replay_copy, monkeypatch):
@@ -202,8 +178,7 @@ def test_derivatives_assets_in_the_code_location():
     assert specs[("raw/futures_funding", "raw_futures_funding_gx")].blocking
     assert specs[("raw/futures_open_interest", "raw_futures_open_interest_gx")].blocking
     assert specs[("raw/futures_liquidations", "raw_futures_liquidations_gx")].blocking
-    assert not specs[("raw/futures_funding", "raw_futures_funding_cross_source")].blocking
-    assert not specs[("raw/futures_open_interest", "raw_futures_open_interest_cross_source")].blocking
+    assert not any(name.endswith("_cross_source") for _, name in specs)  # compared in dbt, on the dashboard's formula
     stg = graph.get(AssetKey(["staging", "stg_bybit__futures_open_interest"]))
     assert AssetKey(["raw", "futures_open_interest"]) in stg.parent_keys
     assert defs.get_schedule_def("derivatives_daily") is not None

@@ -38,9 +38,9 @@ def test_replay_dashboard_reads_bear_continuation_on_2026_02_05(replay_warehouse
     assert funding["rule"] == "funding negative: -0.0050 % per 8h (shorts pay longs)"
     assert funding["reading"] == pytest.approx(-0.004957, abs=1e-6)
     assert funding["source"] == "binance+bybit" and funding["source_as_of"] == FEB5 and not funding["is_stale"]
-    # OI: forced deleveraging (7d about -19.7 %, BTC closed 62,702 below the 70,000 key level)
+    # OI: forced deleveraging (7d about -30.4 %, observed Binance OI, BTC closed 62,702 below the 70,000 key level)
     assert oi["status"] == "bear_continuation"
-    assert oi["rule"].startswith("forced deleveraging: 7d OI -19.7 % <= -10 % while BTC closed at 62,702")
+    assert oi["rule"].startswith("forced deleveraging: 7d OI -30.4 % <= -10 % while BTC closed at 62,702")
     assert oi["category"] == "leverage" and oi["reading_unit"] == "usd"
     # keyless: no liquidation history, said plainly
     assert liq["status"] == "no_data" and liq["is_stale"] and "CoinGlass API key" in liq["rule"]
@@ -59,7 +59,7 @@ def test_replay_intermediate_series(replay_warehouse):
         venues = con.execute("select venue, oi_usd, is_usd_from_btc_close from intermediate.int_futures_open_interest__by_venue "
                              "where oi_date = ? order by venue", [FEB5]).fetchall()
         days = con.execute("select count(*), count(distinct oi_date) from intermediate.int_futures_open_interest__daily").fetchone()
-    assert oi[3] == "binance+bybit" and oi[1] == pytest.approx(-19.67, abs=0.05) and oi[2] == pytest.approx(62702.1, abs=1)
+    assert oi[3] == "binance+bybit" and oi[1] == pytest.approx(-30.44, abs=0.05) and oi[2] == pytest.approx(62702.1, abs=1)
     assert oi[0] == pytest.approx(sum(v[1] for v in venues))
     assert [(v[0], v[2]) for v in venues] == [("binance", False), ("bybit", True)]
     assert days[0] == days[1] == 449

@@ -64,8 +64,8 @@ def test_a_partition_range_is_one_request_per_series(loaded: Path):
 def test_a_malformed_payload_leaves_the_landed_rows_and_archives_the_body(loaded: Path, tmp_path: Path):
     broken = tmp_path / "replay"
     shutil.copytree(REPLAY_DATA_DIR, broken)
-    gold = broken / "stooq" / "gc.f.csv"
-    gold.write_text(gold.read_text().replace("Date,Open,High,Low,Close,Volume", "Datum,Otwarcie,Max,Min,Zamkniecie,Wolumen"))
+    gold = broken / "stooq" / "xauusd.csv"
+    gold.write_text(gold.read_text().replace("Date,Open,High,Low,Close", "Datum,Otwarcie,Max,Min,Zamkniecie"))
     with DuckDBResource(database=str(loaded)).get_connection() as con:
         before = con.execute("select * from raw.macro_daily_closes order by series, obs_date").fetchall()
     result = run_asset(loaded, broken, RANGE_TAGS)

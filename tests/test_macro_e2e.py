@@ -77,7 +77,7 @@ def test_macro_moves_on_2026_02_06(con):
     assert moves["sox"] == 5.70
     assert moves["dollar_index"] == -0.19
     # futures closes (COMEX front month), not the spot moves quoted in the press (+3.9 % / +8.6 %): see docs
-    assert moves["gold"] == 1.85 and moves["silver"] == 0.27
+    assert moves["gold"] == 3.97 and moves["silver"] == 9.98  # spot XAU/XAG, as reported on 6 Feb 2026
     text = row(con, "2026-02-06", "macro_risk_appetite")["reading_text"]
     assert "S&P +1.97%, Nasdaq +2.18%, Dow +2.47%, SOX +5.70%" in text and "dollar -0.19%" in text
 

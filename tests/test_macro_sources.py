@@ -209,7 +209,7 @@ def test_stooq_csv_without_volume_column_is_accepted():
 
 
 def test_stooq_no_data_body_is_empty_frame():
-    assert stooq.parse_csv("No data", "gc.f").height == 0
+    assert stooq.parse_csv("No data", "xauusd").height == 0
 
 
 def test_stooq_no_data_for_a_window_with_trading_days_names_the_symbol():
@@ -218,10 +218,10 @@ def test_stooq_no_data_for_a_window_with_trading_days_names_the_symbol():
 
     with fake_http(handler) as http:
         with pytest.raises(SourceParseError) as err:
-            stooq.fetch_daily(http, "si.f", date(2026, 2, 2), date(2026, 2, 6))
-        assert err.value.field == "s" and err.value.value == "si.f" and "No data" in str(err.value)
+            stooq.fetch_daily(http, "xagusd", date(2026, 2, 2), date(2026, 2, 6))
+        assert err.value.field == "s" and err.value.value == "xagusd" and "No data" in str(err.value)
         # a weekend-only window really has no bars
-        assert stooq.fetch_daily(http, "si.f", date(2026, 2, 7), date(2026, 2, 8)).height == 0
+        assert stooq.fetch_daily(http, "xagusd", date(2026, 2, 7), date(2026, 2, 8)).height == 0
 
 
 @pytest.mark.parametrize(
@@ -238,7 +238,7 @@ def test_stooq_no_data_for_a_window_with_trading_days_names_the_symbol():
 )
 def test_stooq_malformed_bodies_raise_naming_field_and_value(body, field, value):
     with pytest.raises(SourceParseError) as err:
-        stooq.parse_csv(body, "gc.f")
+        stooq.parse_csv(body, "xauusd")
     assert err.value.source == "stooq" and err.value.field == field and err.value.value == value
 
 

@@ -36,7 +36,7 @@ def test_derived_days_follow_the_readmes():
     oi = "binance_futures/openInterestHist_BTCUSDT_1d.json"
     assert derived(oi, date(2026, 2, 19)) and not derived(oi, date(2026, 2, 20))
     assert derived("fred/NASDAQCOM.csv", date(2025, 9, 5)) and not derived("fred/NASDAQCOM.csv", date(2025, 9, 8))
-    assert not derived("fred/SP500.csv", date(2025, 1, 6)) and derived("stooq/si.f.csv", date(2025, 1, 6))
+    assert not derived("fred/SP500.csv", date(2025, 1, 6)) and derived("fred/DJIA.csv", date(2025, 1, 6))
     dvol = "deribit/dvol_btc_1d.json"
     assert not derived(dvol, date(2026, 1, 19)) and derived(dvol, date(2026, 2, 5))
     assert not derived("farside/bitcoin-etf-flow-all-data.html", date(2026, 2, 5))

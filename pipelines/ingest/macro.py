@@ -1,5 +1,5 @@
 """Macro daily closes: FRED (SP500, NASDAQCOM, DJIA, DGS10 — the keyed JSON API when FRED_API_KEY is set, else or
-when it fails the keyless CSV download) and Stooq (^sox, gc.f, si.f, dx.f). One request per series over the
+when it fails the keyless CSV download) and Stooq (^sox, xauusd, xagusd, dx.f). One request per series over the
 partition window; all eight series land in one transaction, or none.
 """
 

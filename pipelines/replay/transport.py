@@ -31,7 +31,7 @@ from pipelines.sources.http import SourceError
 
 # The replay servers, one module per API (each registers the hosts it fakes).
 SERVER_MODULES = ("binance_spot", "binance_futures", "bybit", "coinglass", "deribit", "farside", "fred", "mempool",
-                  "stooq")
+                  "okx", "stooq")
 
 
 class ReplayDataError(SourceError):

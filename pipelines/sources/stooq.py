@@ -1,4 +1,4 @@
-"""Stooq daily CSV: PHLX Semiconductor index, gold and silver futures and the US dollar index.
+"""Stooq daily CSV: PHLX Semiconductor index, gold and silver spot and the US dollar index.
 
 Request: ``https://stooq.com/q/d/l/?s=^sox&d1=20240111&d2=20260228&i=d`` (``d1``/``d2`` inclusive, YYYYMMDD;
 ``i=d`` daily). Answer: ``Date,Open,High,Low,Close,Volume`` then one ``YYYY-MM-DD,…`` row per trading day
@@ -12,8 +12,8 @@ Request: ``https://stooq.com/q/d/l/?s=^sox&d1=20240111&d2=20260228&i=d`` (``d1``
 * a renamed or reordered header, a row with the wrong cell count or a non-numeric close raise
   :class:`SourceParseError` naming the symbol, the field and the value.
 
-Symbols: ``^sox`` (PHLX Semiconductor), ``gc.f`` (COMEX gold front-month futures), ``si.f`` (COMEX silver
-front-month futures), ``dx.f`` (ICE US dollar index). FRED has none of these (see :mod:`pipelines.sources.fred`).
+Symbols: ``^sox`` (PHLX Semiconductor), ``xauusd`` / ``xagusd`` (gold and silver **spot**, US$ per troy
+ounce; currency quotes come without a ``Volume`` column), ``dx.f`` (ICE US dollar index). FRED has none of these (see :mod:`pipelines.sources.fred`).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ HEADER = ["Date", "Open", "High", "Low", "Close", "Volume"]
 # our series key -> Stooq symbol
 SERIES: dict[str, str] = {
     "sox": "^sox",
-    "gold": "gc.f",
-    "silver": "si.f",
+    "gold": "xauusd",  # spot XAU/USD (was gc.f, COMEX front-month futures)
+    "silver": "xagusd",  # spot XAG/USD (was si.f)
     "dollar_index": "dx.f",
 }
 # Stooq limits daily downloads per client: space the requests out.

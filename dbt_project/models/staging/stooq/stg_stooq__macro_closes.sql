@@ -1,4 +1,4 @@
--- Stooq daily closes (^sox, gc.f, si.f, dx.f), typed; the latest revision (macro latest_revision) per (day, series).
+-- Stooq daily closes (^sox, xauusd, xagusd, dx.f), typed; the latest revision (macro latest_revision) per (day, series).
 with
 
 source as (

@@ -1,0 +1,44 @@
+"""Replay server for OKX (``www.okx.com``): the bundled dataset has **no OKX history**, and says so.
+
+No public copy of OKX's BTC-USDT-SWAP funding, open interest or liquidation orders was found
+(``shared/reference-data/SOURCES.md``; ``pipelines/replay/data/okx/README.md``), and the replay dataset
+holds only real series, so nothing is invented here. Every OKX request in replay mode is answered
+``HTTP 404`` with an OKX-style body ``{"code": "replay-no-data", "msg": "...", "data": []}``. The client
+turns that into one clear :class:`~pipelines.sources.http.SourceHTTPError` naming the endpoint
+(``[okx] /api/v5/...: HTTP 404: code replay-no-data replay holds no OKX history ...``); a 404 is not
+retried. A 404 and not an empty ``data`` list: an empty list would read as "OKX answered, no
+liquidations / no funding that day", which replay cannot claim.
+
+Callers that plan sources (the asset factory) should not ask at all: :func:`serves` tells, per
+endpoint, whether replay has data for it (never, today), so a replay run lands no OKX rows and the
+dashboard says ``no_data`` for OKX instead of failing.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from pipelines.sources import okx
+from pipelines.replay.transport import ReplayData, json_response, replay_server
+
+REPLAY_FOLDER = "okx"
+ENDPOINTS = (okx.FUNDING_HISTORY, okx.OPEN_INTEREST_HISTORY, okx.LIQUIDATION_ORDERS)
+# Endpoints the bundled dataset serves. Liquidation orders can never be here: OKX keeps ~24 h, so their
+# history starts when a user starts collecting.
+SERVED: frozenset[str] = frozenset()
+NO_DATA_CODE = "replay-no-data"
+
+
+def serves(endpoint: str) -> bool:
+    """Whether the replay dataset has OKX data for ``endpoint``."""
+    return endpoint in SERVED
+
+
+@replay_server(okx.HOST)
+def _replay(request: httpx.Request, data: ReplayData) -> httpx.Response:
+    path = request.url.path
+    if path not in ENDPOINTS:
+        return json_response({"code": "50000", "msg": f"replay: no route for {path}", "data": []}, status_code=404)
+    why = ("replay holds no OKX history (no public copy exists; liquidation orders are kept ~24 h by OKX), "
+           f"see {REPLAY_FOLDER}/README.md in the replay dataset; use live mode to collect it")
+    return json_response({"code": NO_DATA_CODE, "msg": why, "data": []}, status_code=404)
