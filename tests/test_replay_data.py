@@ -11,7 +11,7 @@ import pytest
 from pipelines.settings import REPLAY_DATA_DIR
 from pipelines.sources import binance_futures, stooq
 from pipelines.sources.http import HttpClient
-from pipelines.sources.replay import ReplayTransport
+from pipelines.replay.transport import ReplayTransport
 
 ROOT = Path(__file__).resolve().parent.parent
 # CI lays shared/ beside the clone; a worktree under wt/ has it two levels up.
