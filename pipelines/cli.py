@@ -159,7 +159,7 @@ def run(start: date, end: date, log_level: str = "CRITICAL", *, raw: bool = True
             open_warehouse(settings.duckdb_path).close()  # locked by another tool, read-only: say so now
             for tmp in remove_stale_temps(settings.reader_path):
                 print(f"btc-signals: removed {tmp.name}, left by an interrupted publish")
-            print(f"btc-signals: loading {start} .. {end} ({days} days, {settings.mode} mode) into {settings.duckdb_path}"
+            print(f"btc-signals: loading {start} .. {end} ({days} day{'' if days == 1 else 's'}, {settings.mode} mode) into {settings.duckdb_path}"
                   if raw else f"btc-signals: rebuilding the dbt models in {settings.duckdb_path}", flush=True)
             quiet_framework_warnings()
             print(f"[{time.monotonic() - t0:6.1f}s] loading the pipeline definitions (Dagster, the dbt manifest)", flush=True)

@@ -111,15 +111,16 @@ def test_dashboard_asset_carries_ui_metadata(replay_warehouse):
     assert "| etf_net_flow |" in meta["latest_readings"].value
 
 
-def test_dashboard_asset_carries_a_chart(replay_warehouse):
+def test_dashboard_asset_carries_its_charts(replay_warehouse):
     import base64
 
     from dagster import AssetKey, DagsterInstance
 
     event = DagsterInstance.get().get_latest_materialization_event(AssetKey(["marts", "signal_dashboard"]))
-    md = event.asset_materialization.metadata["chart"].value
-    assert md.startswith("![") and "data:image/png;base64," in md
-    png = base64.b64decode(md.split("base64,", 1)[1].split(")", 1)[0])
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-    assert (width, height) == (720, 240)
+    for name in ("chart_last_90_days", "chart_whole_window"):
+        md = event.asset_materialization.metadata[name].value
+        assert md.startswith("![") and "data:image/png;base64," in md
+        png = base64.b64decode(md.split("base64,", 1)[1].split(")", 1)[0])
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+        assert width >= 1000 and height >= 600, (name, width, height)  # a matplotlib figure with axes, not a strip

@@ -34,7 +34,8 @@ def test_derived_days_follow_the_readmes():
     cg_oi = "coinglass/futures_open_interest_aggregated_history_BTC_1d.json"
     assert not derived(cg_oi, date(2025, 11, 13)) and derived(cg_oi, date(2025, 11, 14))
     oi = "binance_futures/openInterestHist_BTCUSDT_1d.json"
-    assert derived(oi, date(2026, 2, 19)) and not derived(oi, date(2026, 2, 20))
+    assert not derived(oi, date(2026, 2, 19)) and not derived(oi, date(2026, 2, 20))  # observed hourly OI at 00:00 UTC
+    assert derived(oi, date(2024, 7, 10))  # a zero 00:00 snapshot, filled from the day's last non-zero hour
     assert derived("fred/NASDAQCOM.csv", date(2025, 9, 5)) and not derived("fred/NASDAQCOM.csv", date(2025, 9, 8))
     assert not derived("fred/SP500.csv", date(2025, 1, 6)) and derived("fred/DJIA.csv", date(2025, 1, 6))
     dvol = "deribit/dvol_btc_1d.json"

@@ -414,7 +414,7 @@ def test_the_key_stays_out_of_a_command_line_run_through_live_redirects(tmp_path
     proc = subprocess.run([str(ROOT / ".venv" / "bin" / "btc-signals"), "run", "--start", "2026-02-05", "--end",
                            "2026-02-05", "--verbose"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     output = proc.stdout + proc.stderr
-    assert "btc-signals: loading 2026-02-05 .. 2026-02-05 (live mode)" in output, output[-2000:]
+    assert "btc-signals: loading 2026-02-05 .. 2026-02-05 (1 day, live mode)" in output, output[-2000:]
     assert {"coinglass", "fred", "farside", "binance"} <= {s.route for s in server.requests}, output[-2000:]
     assert not leaks_any(output)
     assert [str(p) for p in home.rglob("*") if p.is_file() and (FAKE_KEY.encode() in p.read_bytes()

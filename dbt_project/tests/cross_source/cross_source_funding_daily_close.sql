@@ -1,4 +1,4 @@
-{{ config(severity='warn') }}
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'int_futures_funding__by_source'}}}) }}
 -- Cross-source (warn only): on days with both CoinGlass's OI-weighted funding and the keyless fallback's
 -- (Binance + Bybit, OI-weighted), the funding at the day's close (the one definition the dashboard uses, from
 -- int_futures_funding__by_source) should agree within the seed's tolerance on all but the seed's share

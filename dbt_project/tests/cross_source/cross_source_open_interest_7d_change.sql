@@ -1,4 +1,4 @@
-{{ config(severity='warn') }}
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'int_futures_open_interest__by_source'}}}) }}
 -- Cross-source (warn only): on days with both CoinGlass's all-exchange OI and the keyless fallback
 -- (Binance + Bybit, Bybit valued at the BTC close: the formula the dashboard uses, from
 -- int_futures_open_interest__by_source), their 7-day OI changes should agree within the seed's
