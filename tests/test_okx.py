@@ -11,7 +11,7 @@ from pipelines.replay import okx as okx_replay
 from pipelines.settings import REPLAY_DATA_DIR
 from pipelines.sources import okx
 from pipelines.sources.http import HOST_MIN_INTERVAL_S, HttpClient, RetryPolicy, SourceError, SourceHTTPError, SourceParseError
-from pipelines.sources.replay import ReplayTransport
+from pipelines.replay.transport import ReplayTransport
 
 
 def ms(d: date, hour: int = 0, minute: int = 0) -> int:
