@@ -29,7 +29,8 @@ series as (
     from coinglass
     union all by name
     select oi_date, oi_usd, venue_count, 'keyless' as source_kind, source,
-           source || ' only (keyless: ' || venue_count || ' venues, not the whole market)' as venues, is_derived, derived_inputs,
+           source || ' only (keyless: ' || venue_count || case when venue_count = 1 then ' venue' else ' venues' end
+           || ', not the whole market)' as venues, is_derived, derived_inputs,
            2 as preference
     from keyless
 ),
