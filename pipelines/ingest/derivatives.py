@@ -31,7 +31,6 @@ from pipelines.landing.load import Landed, Part, day_range
 from pipelines.landing.tables import FUTURES_FUNDING, FUTURES_LIQUIDATIONS, FUTURES_OPEN_INTEREST, RawTable
 from pipelines.sources import binance_futures, bybit, coinglass, okx
 from pipelines.sources.fields import date_to_ms
-from pipelines.sources.http import SourceError
 
 KEYLESS_VENUES = ("binance", "bybit", "okx")
 KEYLESS_LIQUIDATION_VENUES = ("okx",)  # the only keyless REST source of recent liquidation orders (sources/okx.py)
@@ -76,28 +75,25 @@ def plan_sources(choice: str, has_key: bool, table: RawTable,
 
 
 def _okx_liquidations(f: Fetch, client: okx.OkxClient) -> list[Part]:
-    """OKX's recent orders summed per day, for the closed days of the window the orders fetched fully cover
-    (the oldest order is before the day's start). No covered day: nothing (noted). Some days covered and
-    others not: refused whole, naming them (OKX keeps ~24 h, so only yesterday's partition can be collected)."""
+    """OKX's recent orders summed per day, landed only when the orders fetched fully cover every closed day of the
+    window (the oldest order is before the first day's start). Otherwise nothing from OKX, and the note names
+    the days not covered: OKX keeps ~24 h, so only yesterday's partition can be collected (the daily schedule),
+    and a wider window (a backfill) lands nothing from OKX rather than failing or landing a partial window."""
     start, end = f.window
     now_ms = int(f.sources.now().timestamp() * 1000)
     orders = okx.parse_liquidations(client.liquidation_orders(date_to_ms(start), min(date_to_ms(end), now_ms)))
     oldest = okx.oldest_order_ms(orders)
     closed = [d for d in day_range(f.window) if date_to_ms(d + timedelta(days=1)) <= now_ms]
-    covered = [d for d in closed if oldest is not None and date_to_ms(d) > oldest]
-    reach = ("no order" if oldest is None
-             else f"the oldest order fetched is at {okx.at_utc(oldest):%Y-%m-%d %H:%M:%S} UTC")
-    if not covered:
-        f.notes.append(f"okx liquidations: no closed day of {start}..{end} is fully covered ({reach}; OKX keeps "
-                       "~24 h of orders); nothing landed from OKX")
+    uncovered = [d for d in closed if oldest is None or date_to_ms(d) <= oldest]
+    if uncovered or not closed:
+        reach = ("no order" if oldest is None
+                 else f"the oldest order fetched is at {okx.at_utc(oldest):%Y-%m-%d %H:%M:%S} UTC")
+        days = f"{uncovered[0]}..{uncovered[-1]}" if uncovered else "none closed"
+        f.notes.append(f"okx liquidations: {len(uncovered)} day(s) of {start}..{end} not fully covered ({days}; {reach}; "
+                       "OKX keeps ~24 h of orders, collect yesterday's partition alone, as the daily schedule does); "
+                       "nothing landed from OKX")
         return []
-    uncovered = [d for d in closed if d not in covered]
-    if uncovered:
-        raise SourceError(okx.SOURCE, okx.LIQUIDATION_ORDERS,
-                          f"{len(uncovered)} day(s) of the window are not fully covered ({reach}; OKX keeps ~24 h of "
-                          f"orders): {uncovered[0]}..{uncovered[-1]}; collect only yesterday's partition "
-                          "(the daily schedule does)", field="liquidation_date", value=[str(d) for d in uncovered[:5]])
-    return [Part(okx.SOURCE, okx.LIQUIDATION_ORDERS, okx.daily_liquidation_sums(orders, covered),
+    return [Part(okx.SOURCE, okx.LIQUIDATION_ORDERS, okx.daily_liquidation_sums(orders, closed),
                  note={"orders": orders.height, "oldest_order": okx.at_utc(oldest).isoformat()})]
 
 
