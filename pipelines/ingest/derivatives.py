@@ -4,18 +4,18 @@ Sources, per table (``source`` says which one a row came from, ``venue`` which m
 
 * CoinGlass v4 (API key): aggregated all-exchange OI (venue ``all``), OI-weighted funding (venue ``all``) and
   liquidations summed over ``liquidation_exchanges`` (venue e.g. ``binance``).
-* Keyless venues, each on its own: Binance USDⓈ-M and Bybit linear BTCUSDT and OKX BTC-USDT-SWAP — OI and 8h
+* Keyless venues: Binance USDⓈ-M and Bybit linear BTCUSDT and OKX BTC-USDT-SWAP — OI and 8h
   funding per venue; the intermediate layer sums OI and OI-weights funding over the venues present each day
   (the row names them, e.g. ``binance+bybit+okx``) and computes changes within the same venue set.
-* Keyless liquidations: OKX's recent liquidation orders (kept ~24 h), collected live only, summed per day; a day
-  is landed only when the orders fetched reach back before its start (proven fully covered).
+* Keyless liquidations: OKX's recent liquidation orders (kept ~24 h), collected live only, summed per day; a
+  window is landed only when the orders fetched reach back before its first day's start (proven fully covered).
 
 ``auto`` fetches CoinGlass when ``COINGLASS_API_KEY`` is set *and* the keyless venues (cheap), so dbt can
 compare the two; without a key, the venues only. A venue the mode cannot serve (OKX in replay: no OKX history
 is bundled) is skipped by the planner, which asks :meth:`SourcesResource.unavailable`, and the run's notes say
 so. CoinGlass and the keyless venues planned may each fail alone (the reason is recorded); the venues planned
-are all-or-none (a venue that answers badly is an error, not a silently thinner sum). A load replaces the window's rows of the
-sources it landed, so a source not fetched this time keeps its rows.
+are all-or-none (a venue that answers badly is an error, not a silently thinner sum). A load replaces the
+window's rows of the sources it landed, so a source not fetched this time keeps its rows.
 """
 
 from collections.abc import Callable, Iterator
