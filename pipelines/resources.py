@@ -26,6 +26,7 @@ from pipelines.landing.window import check_window
 from pipelines.project import dbt_executable, dbt_project
 from pipelines.replay import deribit as deribit_replay
 from pipelines.replay import mempool as mempool_replay
+from pipelines.replay import okx as okx_replay
 from pipelines.replay.transport import dataset_window, make_transport
 from pipelines.settings import Settings, load_settings
 from pipelines.sources.http import HOST_MIN_INTERVAL_S, HttpClient, RateLimiter
@@ -33,6 +34,8 @@ from pipelines.warehouse import WarehouseLock, open_warehouse
 
 # Current-state endpoints: the days the replay dataset can answer for (live: only the day that just closed).
 SNAPSHOT_RANGES = {"deribit_chain": deribit_replay.snapshot_range, "mempool_estimate": mempool_replay.estimate_range}
+# Sources whose replay server may hold no data for an endpoint: source -> (endpoint -> why not, or None when served).
+REPLAY_GAPS = {"okx": okx_replay.why_not}
 
 
 class SourcesResource(ConfigurableResource):
@@ -93,6 +96,13 @@ class SourcesResource(ConfigurableResource):
         now = self.now()
         ready = now - timedelta(hours=publication.hour_utc, minutes=publication.minute)
         return ready.date() - timedelta(days=1)
+
+    def unavailable(self, source: str, endpoint: str) -> str | None:
+        """Why ``source`` cannot answer ``endpoint`` in this mode (None: it can). Live: always can; replay: the
+        replay server says (e.g. no OKX history is bundled), so a planner skips it instead of failing."""
+        if self.mode == "live" or source not in REPLAY_GAPS:
+            return None
+        return REPLAY_GAPS[source](endpoint)
 
     def snapshot_days(self, window: tuple[date, date], endpoint: str,
                       now: datetime | None = None) -> tuple[list[date], str]:

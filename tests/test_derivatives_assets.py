@@ -66,15 +66,22 @@ def failure_message(result) -> str:
 
 
 def test_plan_sources():
-    assert d.plan_sources("auto", False, FUTURES_OPEN_INTEREST) == ["exchanges"]
-    assert d.plan_sources("auto", True, FUTURES_FUNDING) == ["coinglass", "exchanges"]
-    assert d.plan_sources("coinglass", True, FUTURES_OPEN_INTEREST) == ["coinglass"]
-    assert d.plan_sources("auto", False, FUTURES_LIQUIDATIONS) == []
-    assert d.plan_sources("auto", True, FUTURES_LIQUIDATIONS) == ["coinglass"]
-    with pytest.raises(ValueError, match="keyless liquidation"):
-        d.plan_sources("exchanges", False, FUTURES_LIQUIDATIONS)
+    assert d.plan_sources("auto", False, FUTURES_OPEN_INTEREST) == (["binance", "bybit", "okx"], [])
+    assert d.plan_sources("auto", True, FUTURES_FUNDING) == (["coinglass", "binance", "bybit", "okx"], [])
+    assert d.plan_sources("exchanges", True, FUTURES_FUNDING) == (["binance", "bybit", "okx"], [])
+    assert d.plan_sources("bybit", False, FUTURES_FUNDING) == (["bybit"], [])
+    assert d.plan_sources("coinglass", True, FUTURES_OPEN_INTEREST) == (["coinglass"], [])
+    assert d.plan_sources("auto", False, FUTURES_LIQUIDATIONS) == (["okx"], [])
+    assert d.plan_sources("auto", True, FUTURES_LIQUIDATIONS) == (["coinglass", "okx"], [])
+    assert d.plan_sources("exchanges", False, FUTURES_LIQUIDATIONS) == (["okx"], [])
+    with pytest.raises(ValueError, match="no keyless liquidation history"):
+        d.plan_sources("binance", False, FUTURES_LIQUIDATIONS)
     with pytest.raises(ValueError, match="must be one of"):
-        d.plan_sources("okx", False, FUTURES_OPEN_INTEREST)
+        d.plan_sources("kraken", False, FUTURES_OPEN_INTEREST)
+    # a venue the mode cannot serve is skipped with the reason
+    gone = lambda source, endpoint: "not here" if source == "okx" else None  # noqa: E731
+    assert d.plan_sources("auto", False, FUTURES_OPEN_INTEREST, gone) == (["binance", "bybit"], ["okx skipped: not here"])
+    assert d.plan_sources("auto", False, FUTURES_LIQUIDATIONS, gone) == ([], ["okx skipped: not here"])
 
 
 def test_keyless_run_lands_both_venues_and_skips_liquidations(tmp_path, replay_copy, monkeypatch):
@@ -90,7 +97,12 @@ def test_keyless_run_lands_both_venues_and_skips_liquidations(tmp_path, replay_c
     assert query(db, "select count(*) from raw.futures_liquidations") == [(0,)]
     evaluations = checks(result)
     assert all(c.passed for c in evaluations.values())
-    assert "no CoinGlass key" in evaluations["raw_futures_liquidations_gx"].description
+    assert "no CoinGlass key, no live OKX collection yet" in evaluations["raw_futures_liquidations_gx"].description
+    # replay skips OKX (no OKX history is bundled) and the run's notes say so
+    for asset in (d.raw_futures_open_interest, d.raw_futures_funding, d.raw_futures_liquidations):
+        for mat in result.asset_materializations_for_node(asset.op.name):  # one per partition of the range
+            assert any(n.startswith("okx skipped: replay holds no OKX") for n in mat.metadata["fallback_reasons"].value)
+    assert query(db, "select count(*) from raw.landing_payloads where source = 'okx'") == [(0,)]
     # every body is archived with its request, keyless
     params = query(db, "select request_params from raw.landing_payloads where source = 'bybit' and endpoint = '/v5/market/open-interest'")
     assert json.loads(params[0][0])["intervalTime"] == "1d"

@@ -42,8 +42,10 @@ def test_replay_dashboard_reads_bear_continuation_on_2026_02_05(replay_warehouse
     assert oi["status"] == "bear_continuation"
     assert oi["rule"].startswith("forced deleveraging: 7d OI -30.4 % <= -10 % while BTC closed at 62,702")
     assert oi["category"] == "leverage" and oi["reading_unit"] == "usd"
-    # keyless: no liquidation history, said plainly
-    assert liq["status"] == "no_data" and liq["is_stale"] and "CoinGlass API key" in liq["rule"]
+    # keyless: no liquidation history in replay, said plainly (it starts with live OKX collection)
+    assert liq["status"] == "no_data" and liq["is_stale"] and liq["source_as_of"] is None
+    assert "keyless liquidation history starts when you start collecting live (OKX" in liq["rule"]
+    assert "CoinGlass API key" in liq["rule"]
 
 
 def test_replay_funding_turns_negative_after_the_crash(replay_warehouse):

@@ -4,16 +4,22 @@ Sources, per table (``source`` says which one a row came from, ``venue`` which m
 
 * CoinGlass v4 (API key): aggregated all-exchange OI (venue ``all``), OI-weighted funding (venue ``all``) and
   liquidations summed over ``liquidation_exchanges`` (venue e.g. ``binance``).
-* Keyless: Binance USDⓈ-M and Bybit linear BTCUSDT — OI and 8h funding per venue; the intermediate layer sums OI
-  and OI-weights funding across them. No exchange publishes a liquidation *history* without a key.
+* Keyless venues: Binance USDⓈ-M and Bybit linear BTCUSDT and OKX BTC-USDT-SWAP — OI and 8h
+  funding per venue; the intermediate layer sums OI and OI-weights funding over the venues present each day
+  (the row names them, e.g. ``binance+bybit+okx``) and computes changes within the same venue set.
+* Keyless liquidations: OKX's recent liquidation orders (kept ~24 h), collected live only, summed per day; a
+  window is landed only when the orders fetched reach back before its first day's start (proven fully covered).
 
-``auto`` fetches CoinGlass when ``COINGLASS_API_KEY`` is set *and* the exchanges (cheap, keyless), so dbt can
-compare the two; without a key, the exchanges only. CoinGlass and the exchange pair may each fail alone (the
-reason is recorded); the exchanges are all-or-none (a sum over a missing venue would be wrong). A load replaces
-the window's rows of the sources it landed, so a source not fetched this time keeps its rows.
+``auto`` fetches CoinGlass when ``COINGLASS_API_KEY`` is set *and* the keyless venues (cheap), so dbt can
+compare the two; without a key, the venues only. A venue the mode cannot serve (OKX in replay: no OKX history
+is bundled) is skipped by the planner, which asks :meth:`SourcesResource.unavailable`, and the run's notes say
+so. CoinGlass and the keyless venues planned may each fail alone (the reason is recorded); the venues planned
+are all-or-none (a venue that answers badly is an error, not a silently thinner sum). A load replaces the
+window's rows of the sources it landed, so a source not fetched this time keeps its rows.
 """
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import polars as pl
 from dagster import Config, MetadataValue
@@ -21,20 +27,30 @@ from pydantic import Field
 
 from pipelines.ingest import fallback
 from pipelines.ingest.factory import Fetch, RawAsset, build, daily_gaps
-from pipelines.landing.load import Landed, Part
+from pipelines.landing.load import Landed, Part, day_range
 from pipelines.landing.tables import FUTURES_FUNDING, FUTURES_LIQUIDATIONS, FUTURES_OPEN_INTEREST, RawTable
-from pipelines.sources import binance_futures, bybit, coinglass
+from pipelines.sources import binance_futures, bybit, coinglass, okx
+from pipelines.sources.fields import date_to_ms
 
-EXCHANGE_SOURCES = ("binance", "bybit")
-SOURCES = ["coinglass", *EXCHANGE_SOURCES]
+KEYLESS_VENUES = ("binance", "bybit", "okx")
+KEYLESS_LIQUIDATION_VENUES = ("okx",)  # the only keyless REST source of recent liquidation orders (sources/okx.py)
+SOURCES = ["coinglass", *KEYLESS_VENUES]
 MAX_ABS_FUNDING_PCT_8H = 1.0
+# The endpoint each keyless venue answers per table (what SourcesResource.unavailable is asked about).
+VENUE_ENDPOINTS = {
+    FUTURES_OPEN_INTEREST.name: {"binance": binance_futures.OPEN_INTEREST_HIST, "bybit": bybit.OPEN_INTEREST,
+                                 "okx": okx.OPEN_INTEREST_HISTORY},
+    FUTURES_FUNDING.name: {"binance": binance_futures.FUNDING_RATE, "bybit": bybit.FUNDING_HISTORY,
+                           "okx": okx.FUNDING_HISTORY},
+    FUTURES_LIQUIDATIONS.name: {"okx": okx.LIQUIDATION_ORDERS},
+}
 
 
 class DerivativesConfig(Config):
     source: str = Field(
         default="auto",
-        description="auto: CoinGlass (when COINGLASS_API_KEY is set) and the keyless exchanges; "
-        "'coinglass' or 'exchanges' (Binance + Bybit) to force one.",
+        description="auto: CoinGlass (when COINGLASS_API_KEY is set) and the keyless venues; 'coinglass', "
+        "'exchanges' (every keyless venue: Binance, Bybit, OKX; OKX only for liquidations) or one venue to force it.",
     )
     liquidation_exchanges: str = Field(
         default=coinglass.DEFAULT_LIQUIDATION_EXCHANGES,
@@ -42,13 +58,43 @@ class DerivativesConfig(Config):
     )
 
 
-def plan_sources(choice: str, has_key: bool, table: RawTable) -> list[str]:
-    """Which of ``coinglass`` / ``exchanges`` a run fetches for ``table``."""
-    if table is FUTURES_LIQUIDATIONS:
-        if choice == "exchanges":
-            raise ValueError("no exchange publishes a keyless liquidation history: use CoinGlass")
-        return fallback.plan(choice, has_key, ["coinglass"], [], "derivatives")
-    return fallback.plan(choice, has_key, ["coinglass"], ["exchanges"], "derivatives")
+def plan_sources(choice: str, has_key: bool, table: RawTable,
+                 unavailable: Callable[[str, str], str | None] = lambda source, endpoint: None,
+                 ) -> tuple[list[str], list[str]]:
+    """Which of ``coinglass`` and the keyless venues a run fetches for ``table``, and a note per venue skipped
+    because the mode cannot serve it (``unavailable(source, endpoint)``: :meth:`SourcesResource.unavailable`)."""
+    venues = list(KEYLESS_LIQUIDATION_VENUES if table is FUTURES_LIQUIDATIONS else KEYLESS_VENUES)
+    if choice in KEYLESS_VENUES and choice not in venues:
+        raise ValueError(f"{choice} publishes no keyless liquidation history: use CoinGlass or "
+                         f"{', '.join(venues)}")
+    planned = [choice] if choice in venues else fallback.plan(choice, has_key, ["coinglass"], ["exchanges"], "derivatives")
+    planned = [v for p in planned for v in (venues if p == "exchanges" else [p])]
+    endpoints = VENUE_ENDPOINTS[table.name]
+    skipped = {v: why for v in planned if v in endpoints and (why := unavailable(v, endpoints[v])) is not None}
+    return [v for v in planned if v not in skipped], [f"{v} skipped: {why}" for v, why in skipped.items()]
+
+
+def _okx_liquidations(f: Fetch, client: okx.OkxClient) -> list[Part]:
+    """OKX's recent orders summed per day, landed only when the orders fetched fully cover every closed day of the
+    window (the oldest order is before the first day's start). Otherwise nothing from OKX, and the note names
+    the days not covered: OKX keeps ~24 h, so only yesterday's partition can be collected (the daily schedule),
+    and a wider window (a backfill) lands nothing from OKX rather than failing or landing a partial window."""
+    start, end = f.window
+    now_ms = int(f.sources.now().timestamp() * 1000)
+    orders = okx.parse_liquidations(client.liquidation_orders(date_to_ms(start), min(date_to_ms(end), now_ms)))
+    oldest = okx.oldest_order_ms(orders)
+    closed = [d for d in day_range(f.window) if date_to_ms(d + timedelta(days=1)) <= now_ms]
+    uncovered = [d for d in closed if oldest is None or date_to_ms(d) <= oldest]
+    if uncovered or not closed:
+        reach = ("no order" if oldest is None
+                 else f"the oldest order fetched is at {okx.at_utc(oldest):%Y-%m-%d %H:%M:%S} UTC")
+        days = f"{uncovered[0]}..{uncovered[-1]}" if uncovered else "none closed"
+        f.notes.append(f"okx liquidations: {len(uncovered)} day(s) of {start}..{end} not fully covered ({days}; {reach}; "
+                       "OKX keeps ~24 h of orders, collect yesterday's partition alone, as the daily schedule does); "
+                       "nothing landed from OKX")
+        return []
+    return [Part(okx.SOURCE, okx.LIQUIDATION_ORDERS, okx.daily_liquidation_sums(orders, closed),
+                 note={"orders": orders.height, "oldest_order": okx.at_utc(oldest).isoformat()})]
 
 
 def _fetchers(f: Fetch, table: RawTable) -> dict[str, Callable[[], list[Part]]]:
@@ -56,37 +102,49 @@ def _fetchers(f: Fetch, table: RawTable) -> dict[str, Callable[[], list[Part]]]:
     cg = coinglass.CoinGlassClient(f.http, f.settings.coinglass_api_key)
     bn = binance_futures.BinanceFuturesClient(f.http, live=f.sources.mode == "live")
     bb = bybit.BybitClient(f.http)
+    ok = okx.OkxClient(f.http)
     if table is FUTURES_OPEN_INTEREST:
         return {
             "coinglass": lambda: [Part("coinglass", coinglass.FUTURES_OI_HISTORY, coinglass.parse_futures_open_interest(
                 coinglass.futures_open_interest_history(cg, start, end)))],
-            "exchanges": lambda: [
-                Part("binance", binance_futures.OPEN_INTEREST_HIST,
-                     binance_futures.parse_open_interest(bn.open_interest_history(start, end))),
-                Part("bybit", bybit.OPEN_INTEREST, bybit.parse_open_interest(bb.open_interest_history(start, end)))],
+            "binance": lambda: [Part("binance", binance_futures.OPEN_INTEREST_HIST,
+                                     binance_futures.parse_open_interest(bn.open_interest_history(start, end)))],
+            "bybit": lambda: [Part("bybit", bybit.OPEN_INTEREST, bybit.parse_open_interest(bb.open_interest_history(start, end)))],
+            "okx": lambda: [Part(okx.SOURCE, okx.OPEN_INTEREST_HISTORY, okx.parse_open_interest(
+                ok.open_interest_history(start, end, today=f.sources.now().date())))],
         }
     if table is FUTURES_FUNDING:
         return {
             "coinglass": lambda: [Part("coinglass", coinglass.FUTURES_FUNDING_HISTORY, coinglass.parse_futures_funding(
                 coinglass.futures_funding_history(cg, start, end)))],
-            "exchanges": lambda: [
-                Part("binance", binance_futures.FUNDING_RATE, binance_futures.parse_funding(bn.funding_history(start, end))),
-                Part("bybit", bybit.FUNDING_HISTORY, bybit.parse_funding(bb.funding_history(start, end)))],
+            "binance": lambda: [Part("binance", binance_futures.FUNDING_RATE,
+                                     binance_futures.parse_funding(bn.funding_history(start, end)))],
+            "bybit": lambda: [Part("bybit", bybit.FUNDING_HISTORY, bybit.parse_funding(bb.funding_history(start, end)))],
+            "okx": lambda: [Part(okx.SOURCE, okx.FUNDING_HISTORY, okx.parse_funding(ok.funding_history(start, end)))],
         }
     exchanges = f.config.liquidation_exchanges
     return {"coinglass": lambda: [Part("coinglass", coinglass.FUTURES_LIQUIDATION_HISTORY, coinglass.parse_futures_liquidations(
-        coinglass.futures_liquidation_history(cg, start, end, exchanges), exchanges))]}
+        coinglass.futures_liquidation_history(cg, start, end, exchanges), exchanges))],
+        "okx": lambda: _okx_liquidations(f, ok)}
 
 
 def fetcher(table: RawTable) -> Callable[[Fetch], Iterator[Part]]:
     def fetch(f: Fetch) -> Iterator[Part]:
-        planned = plan_sources(f.config.source, bool(f.settings.coinglass_api_key), table)
+        planned, skipped = plan_sources(f.config.source, bool(f.settings.coinglass_api_key), table, f.sources.unavailable)
+        f.notes.extend(skipped)
+        for note in skipped:
+            f.log.info(f"raw.{table.name}: {note}")
         if not planned:
-            f.notes.append("no keyless source: set COINGLASS_API_KEY; nothing fetched, rows kept")
-            f.log.warning(f"raw.{table.name}: no source without COINGLASS_API_KEY; nothing fetched, rows kept")
+            f.notes.append("no source this run (set COINGLASS_API_KEY, or collect live); nothing fetched, rows kept")
+            f.log.warning(f"raw.{table.name}: no source to fetch in {f.sources.mode} mode without COINGLASS_API_KEY; "
+                          "nothing fetched, rows kept")
             return
         fetchers = _fetchers(f, table)
-        got, notes = fallback.every_that_works([(n, fetchers[n]) for n in planned], f.log, "derivatives")
+        venues = [n for n in planned if n != "coinglass"]
+        options = [("coinglass", fetchers["coinglass"])] if "coinglass" in planned else []
+        if venues:  # the keyless venues planned, all or none: a malformed or failed venue fails them together
+            options.append(("+".join(venues), lambda: [p for v in venues for p in fetchers[v]()]))
+        got, notes = fallback.every_that_works(options, f.log, "derivatives")
         f.notes.extend(notes)
         for _, parts in got:
             yield from parts
@@ -163,8 +221,8 @@ RAW_ASSETS = [
     _spec(FUTURES_LIQUIDATIONS, liquidation_expectations,
           "GX on raw.futures_liquidations: one row per (day, venue), long and short liquidations non-negative and "
           "below 50bn USD, no missing day. Passes with a note while the table is empty (liquidations need a "
-          "CoinGlass key).", not_empty=False,
-          empty_note="no liquidation rows (no CoinGlass key): nothing to validate"),
+          "CoinGlass key, or live collection from OKX, whose history starts when collecting starts).", not_empty=False,
+          empty_note="no liquidation rows (no CoinGlass key, no live OKX collection yet): nothing to validate"),
 ]
 raw_futures_open_interest, raw_futures_open_interest_gx = build(RAW_ASSETS[0])
 raw_futures_funding, raw_futures_funding_gx = build(RAW_ASSETS[1])

@@ -157,15 +157,16 @@ FUTURES_OPEN_INTEREST = RawTable(
     key_columns=("oi_date", "source", "venue"), shrink=("source", "venue", "oi_date"), scope="source",
     columns=(
         req("oi_date", "date", "UTC day whose close the open interest is"),
-        req("venue", "varchar", "all (CoinGlass aggregate) | binance | bybit"),
-        req("symbol", "varchar", "BTC (CoinGlass) | BTCUSDT (exchange perpetual)"),
+        req("venue", "varchar", "all (CoinGlass aggregate) | binance | bybit | okx"),
+        req("symbol", "varchar", "BTC (CoinGlass) | BTCUSDT | BTC-USDT-SWAP (exchange perpetual)"),
         col("oi_open_usd", "double", "CoinGlass daily OHLC, USD (null for exchanges)"),
         col("oi_high_usd", "double"), col("oi_low_usd", "double"),
         col("oi_close_usd", "double", "USD at the day's close (null for Bybit, which reports BTC)"),
         col("oi_close_btc", "double", "BTC at the day's close (null for CoinGlass)"),
     ),
     description="BTC futures open interest per day: CoinGlass all-exchange aggregate (OHLC, USD; venue 'all') "
-    "and/or the keyless venues Binance USDⓈ-M and Bybit (close, USD or BTC). Binance keeps only 30 days.",
+    "and/or the keyless venues Binance USDⓈ-M, Bybit and OKX (close, USD or BTC). Binance keeps only 30 days; OKX's "
+    "1Dutc bars go back to 2024-01-01 and are fetched live only (replay bundles no OKX history).",
     publication=_DERIVATIVES, freshness_key="futures_open_interest", history_start=date(2024, 12, 7),
 )
 FUTURES_FUNDING = RawTable(
@@ -174,14 +175,14 @@ FUTURES_FUNDING = RawTable(
     columns=(
         req("funding_date", "date", "UTC day"),
         req("funding_time", "timestamptz", "exchanges: the 8h funding instant; CoinGlass: the day's 00:00"),
-        req("venue", "varchar", "all (CoinGlass OI-weighted) | binance | bybit"),
+        req("venue", "varchar", "all (CoinGlass OI-weighted) | binance | bybit | okx"),
         req("symbol", "varchar"),
         col("funding_open_pct", "double", "CoinGlass daily OHLC, % per 8h (null for exchanges)"),
         col("funding_high_pct", "double"), col("funding_low_pct", "double"),
         req("funding_rate_pct", "double", "% per 8h: the funding (exchanges) or the day's close (CoinGlass)"),
     ),
     description="BTC perpetual funding, % per 8h: CoinGlass OI-weighted daily OHLC (venue 'all') and/or every "
-    "8h funding of Binance USDⓈ-M and Bybit BTCUSDT.",
+    "8h funding of Binance USDⓈ-M and Bybit BTCUSDT and OKX BTC-USDT-SWAP (OKX: ~3 months kept, live only).",
     publication=_DERIVATIVES, freshness_key="futures_funding",
 )
 FUTURES_LIQUIDATIONS = RawTable(
@@ -189,12 +190,15 @@ FUTURES_LIQUIDATIONS = RawTable(
     key_columns=("liquidation_date", "venue"), shrink=("source", "venue", "liquidation_date"), scope="source",
     columns=(
         req("liquidation_date", "date", "UTC day"),
-        req("venue", "varchar", "the exchanges summed, lower case, comma separated"),
+        req("venue", "varchar", "CoinGlass: the exchanges summed, lower case, comma separated; okx: OKX alone"),
         req("symbol", "varchar"),
         req("long_liquidation_usd", "double"), req("short_liquidation_usd", "double"),
     ),
     description="BTC futures long and short liquidations per day, USD, from CoinGlass (summed over the configured "
-    "exchange_list). Needs COINGLASS_API_KEY: without it the asset fetches nothing and keeps the rows it has.",
+    "exchange_list; needs COINGLASS_API_KEY) and/or, keyless and live only, OKX BTC-USDT-SWAP liquidation orders "
+    "summed per day. OKX keeps ~24 h of orders, so the daily run shortly after 00:00 UTC (the publication time "
+    "below) lands yesterday only when the orders fetched reach back before its start; that history starts when "
+    "collecting starts. Replay without a key: nothing fetched, rows kept.",
     publication=_DERIVATIVES, freshness_key="futures_liquidations",
 )
 _OPTIONS = Publication(0, 15, "chain snapshot shortly after 00:00 UTC", 1)

@@ -9,9 +9,9 @@ turns that into one clear :class:`~pipelines.sources.http.SourceHTTPError` namin
 retried. A 404 and not an empty ``data`` list: an empty list would read as "OKX answered, no
 liquidations / no funding that day", which replay cannot claim.
 
-Callers that plan sources (the asset factory) should not ask at all: :func:`serves` tells, per
-endpoint, whether replay has data for it (never, today), so a replay run lands no OKX rows and the
-dashboard says ``no_data`` for OKX instead of failing.
+Callers that plan sources should not ask at all: :func:`serves` / :func:`why_not` tell, per endpoint,
+whether replay has data for it (never, today); ``SourcesResource.unavailable`` asks them, so the
+derivatives planner skips OKX in replay (and notes why) instead of failing.
 """
 
 from __future__ import annotations
@@ -32,6 +32,16 @@ NO_DATA_CODE = "replay-no-data"
 def serves(endpoint: str) -> bool:
     """Whether the replay dataset has OKX data for ``endpoint``."""
     return endpoint in SERVED
+
+
+def why_not(endpoint: str) -> str | None:
+    """Why replay cannot answer ``endpoint`` (None when it can): what a planner notes when it skips OKX."""
+    if serves(endpoint):
+        return None
+    if endpoint == okx.LIQUIDATION_ORDERS:
+        return ("replay holds no OKX liquidation orders (OKX keeps ~24 h: keyless liquidation history starts when "
+                "a user starts collecting live)")
+    return f"replay holds no OKX history for {endpoint} (no public copy exists; OKX is fetched live only)"
 
 
 @replay_server(okx.HOST)

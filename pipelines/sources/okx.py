@@ -222,7 +222,7 @@ def _ms(endpoint: str, value: Any, field: str) -> int:
     raise SourceParseError(SOURCE, endpoint, "timestamp is not an integer string (ms)", field=field, value=value)
 
 
-def _at(ms_value: int) -> datetime:
+def at_utc(ms_value: int) -> datetime:
     return datetime.fromtimestamp(ms_value / 1000, tz=UTC)
 
 
@@ -257,7 +257,7 @@ def parse_funding(records: list[Any]) -> pl.DataFrame:
         inst = _field(ep, rec, "instId")
         if inst != INST_ID:
             raise SourceParseError(SOURCE, ep, "unexpected instrument", field="instId", value=inst)
-        at = _at(_ms(ep, _field(ep, rec, "fundingTime"), "fundingTime"))
+        at = at_utc(_ms(ep, _field(ep, rec, "fundingTime"), "fundingTime"))
         pct = _decimal(ep, _field(ep, rec, "realizedRate"), "realizedRate", f"funding at {at:%Y-%m-%d %H:%M}") * 100
         rows.append({"funding_date": at.date(), "funding_time": at, "venue": VENUE, "symbol": INST_ID,
                      "funding_open_pct": None, "funding_high_pct": None, "funding_low_pct": None,
@@ -275,7 +275,7 @@ def parse_open_interest(rows_in: list[Any]) -> pl.DataFrame:
     ep = OPEN_INTEREST_HISTORY
     rows = []
     for row in rows_in:
-        at = _at(_ms(ep, _cell(ep, row, 0, "ts"), "ts"))
+        at = at_utc(_ms(ep, _cell(ep, row, 0, "ts"), "ts"))
         if (at.hour, at.minute, at.second, at.microsecond) != (0, 0, 0, 0):
             raise SourceParseError(SOURCE, ep, "daily bar not at 00:00 UTC (period 1Dutc?)", field="ts", value=row[0])
         where = f"bar of {at:%Y-%m-%d}"
@@ -312,7 +312,7 @@ def parse_liquidations(records: list[Any]) -> pl.DataFrame:
             raise SourceParseError(SOURCE, ep, "unexpected instrument", field="instId", value=inst)
         for d in _details(rec):
             ts = _ms(ep, _field(ep, d, "ts"), "ts")
-            at = _at(ts)
+            at = at_utc(ts)
             where = f"order at {at:%Y-%m-%d %H:%M:%S}"
             pos_side, side = _field(ep, d, "posSide"), _field(ep, d, "side")
             liquidated = _liquidated_side(pos_side, side)

@@ -1,8 +1,8 @@
 -- BTC perpetual funding per UTC day and source (% per 8h), one daily definition for every source:
 --   the funding rate at the day's CLOSE, i.e. of the day's last settlement.
 --   keyless fallback: each venue's last 8h settlement of the UTC day (16:00 UTC), weighted across venues by
---                     the venue's OI in USD at the day's close (equal weights on days a venue has no OI);
---                     only days both venues report
+--                     the venue's OI in USD at the day's close (equal weights on days a venue has no OI),
+--                     over the venues present that day (Binance, Bybit, OKX; `venues` names them)
 --   CoinGlass:        the close of its OI-weighted daily bar
 -- Why the close and not the day's mean: CoinGlass's history gives daily OHLC bars only, so a mean of the
 -- day's settlements cannot be computed for it; the close can be computed the same way for every source
@@ -15,12 +15,15 @@ with
 coinglass as (select * from {{ ref('stg_coinglass__futures_funding') }}),
 binance as (select * from {{ ref('stg_binance__futures_funding') }}),
 bybit as (select * from {{ ref('stg_bybit__futures_funding') }}),
+okx as (select * from {{ ref('stg_okx__futures_funding') }}),
 venue_oi as (select * from {{ ref('int_futures_open_interest__by_venue') }}),
 
 settlements as (
     select funding_date, funding_at, venue, funding_rate_pct_8h, is_derived from binance
     union all
     select funding_date, funding_at, venue, funding_rate_pct_8h, is_derived from bybit
+    union all
+    select funding_date, funding_at, venue, funding_rate_pct_8h, is_derived from okx
 ),
 
 venue_day as (
@@ -50,7 +53,6 @@ keyless as (
     from venue_day
     left join venue_oi on venue_oi.oi_date = venue_day.funding_date and venue_oi.venue = venue_day.venue
     group by venue_day.funding_date
-    having count(*) = 2
 ),
 
 candidates as (

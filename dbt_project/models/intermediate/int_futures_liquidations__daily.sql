@@ -1,8 +1,9 @@
--- BTC futures liquidations per day (USD) with the 30-day median of long liquidations (the previous
+-- BTC futures liquidations per day (USD; CoinGlass, or OKX collected live without a key) with the 30-day median of long liquidations (the previous
 -- N days, N from the seed, excluding the day itself) and the cascade flags (docs/derivatives.md).
 with
 
-liquidations as (select * from {{ ref('stg_coinglass__futures_liquidations') }}),
+coinglass as (select * from {{ ref('stg_coinglass__futures_liquidations') }}),
+okx as (select * from {{ ref('stg_okx__futures_liquidations') }}),
 rules as (
     select
         {{ rule('liquidations', 'cascade_total_usd') }}      as cascade_total_usd,
@@ -10,7 +11,13 @@ rules as (
         {{ rule('liquidations', 'median_window_days') }}     as median_window_days
 ),
 
--- one series: the venue set with the most days (normally the only one)
+liquidations as (
+    select * from coinglass
+    union all by name
+    select * from okx
+),
+
+-- one series: the venue set with the most days (CoinGlass's with a key; OKX's keyless live collection otherwise)
 venue as (
     select venue from liquidations group by venue order by count(*) desc, venue limit 1
 ),

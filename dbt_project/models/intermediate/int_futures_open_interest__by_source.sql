@@ -1,6 +1,7 @@
 -- Aggregated BTC futures OI per day and source kind (USD at the day's close) with 7d/30d changes computed
--- within each source's own series: CoinGlass's all-exchange aggregate, and the keyless fallback (Binance +
--- Bybit summed, Bybit's BTC valued at the BTC close, only on days both venues report; `venues` says so).
+-- within each source's own series: CoinGlass's all-exchange aggregate, and the keyless fallback (the venues
+-- present that day summed: Binance, Bybit, OKX; Bybit's BTC valued at the BTC close). The keyless `source` is
+-- the day's venue set (e.g. binance+bybit+okx) and changes compare the same venue set only; `venues` says so.
 -- int_futures_open_interest__daily picks one per day; the cross-source test compares the two here.
 with
 
@@ -19,7 +20,6 @@ keyless as (
     from by_venue
     where oi_usd is not null
     group by oi_date
-    having count(*) = 2
 ),
 
 series as (
@@ -29,7 +29,8 @@ series as (
     from coinglass
     union all by name
     select oi_date, oi_usd, venue_count, 'keyless' as source_kind, source,
-           source || ' only (keyless: 2 venues, not the whole market)' as venues, is_derived, derived_inputs,
+           source || ' only (keyless: ' || venue_count || case when venue_count = 1 then ' venue' else ' venues' end
+           || ', not the whole market)' as venues, is_derived, derived_inputs,
            2 as preference
     from keyless
 ),

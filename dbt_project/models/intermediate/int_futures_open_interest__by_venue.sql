@@ -1,16 +1,19 @@
--- Futures OI at each UTC day's close per venue of the keyless fallback (Binance, Bybit), in USD.
+-- Futures OI at each UTC day's close per venue of the keyless fallback (Binance, Bybit, OKX), in USD.
 -- Bybit reports BTC; it is valued at the BTC daily close (the same formula the dashboard and the
 -- cross-source test use).
 with
 
 binance as (select * from {{ ref('stg_binance__futures_open_interest') }}),
 bybit as (select * from {{ ref('stg_bybit__futures_open_interest') }}),
+okx as (select * from {{ ref('stg_okx__futures_open_interest') }}),
 price as (select * from {{ ref('int_btc_price__daily') }}),
 
 unioned as (
     select oi_date, venue, oi_close_usd, oi_close_btc, is_derived, source from binance
     union all
     select oi_date, venue, oi_close_usd, oi_close_btc, is_derived, source from bybit
+    union all
+    select oi_date, venue, oi_close_usd, oi_close_btc, is_derived, source from okx
 ),
 
 final as (

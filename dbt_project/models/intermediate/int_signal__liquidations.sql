@@ -1,7 +1,8 @@
 -- Dashboard rows for futures liquidations, one per calendar day. Context only: there is no bull rule.
 -- Bear continuation on a cascade day: total liquidations >= the cascade total, or long liquidations >=
--- the multiple of their median over the previous N days. Without data (a keyless build: no exchange
--- publishes a liquidation history without a key) the row reads no_data, never neutral.
+-- the multiple of their median over the previous N days. Sources: CoinGlass (key), or OKX's recent orders
+-- collected live without a key (OKX keeps ~24 h, so that history starts when collecting starts; replay has
+-- none). Without data the row reads no_data and says so, never neutral.
 with
 
 daily as (select * from {{ ref('int_futures_liquidations__daily') }}),
@@ -44,7 +45,8 @@ final as (
         end                                                     as reading_text,
         status,
         case
-            when liquidation_date is null then 'no liquidation data on or before this day (needs a CoinGlass API key)'
+            when liquidation_date is null then 'no liquidation data on or before this day: keyless liquidation history starts when you start collecting live '
+                 || '(OKX liquidation orders, kept ~24 h, collected daily after 00:00 UTC); or set a CoinGlass API key'
             when is_total_cascade then
                 'cascade day: total liquidations ' || {{ fmt_musd('total_liquidation_usd', signed=false) }} || ' USD >= '
                 || {{ fmt_musd('cascade_total_usd', signed=false, decimals=0) }}
@@ -65,7 +67,7 @@ final as (
         'futures_liquidations'                                  as freshness_key,
         coalesce(is_derived, false)                                     as is_derived,
         case when is_derived then 'CoinGlass liquidations' end  as derived_inputs,
-        case when liquidation_date is null then 'futures liquidations (no data: needs a CoinGlass API key)' end
+        case when liquidation_date is null then 'futures liquidations (no data: keyless history starts with live OKX collection, or set a CoinGlass API key)' end
                                                                 as missing_inputs
     from classified
 )
