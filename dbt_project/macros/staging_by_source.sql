@@ -1,6 +1,7 @@
 {#
-  The futures staging models are one shape per raw table, filtered to one source: each model is a
-  one-line call of these macros, so a column added to a raw futures table is typed in one place.
+  Raw tables that several source systems land into (ETF flows, macro closes, futures) have one staging
+  shape per table, filtered to one source: each staging model is a one-line call of these macros, so a
+  column added to such a raw table is typed in one place.
 #}
 
 {% macro stg_futures_open_interest(source_name) -%}
@@ -80,6 +81,59 @@ final as (
         cast(is_derived as boolean)             as is_derived,
         ingested_at,
         payload_id
+    from latest
+)
+
+select * from final
+{%- endmacro %}
+
+
+{% macro stg_etf_flows(source_name) -%}
+with
+
+source as (
+    select * from {{ source('raw', 'etf_flows') }}
+    where source = '{{ source_name }}'
+),
+
+latest as ({{ latest_revision('source', ['flow_date', 'issuer']) }}),
+
+final as (
+    select
+        cast(flow_date as date)        as flow_date,
+        upper(issuer)                  as issuer,
+        issuer = 'TOTAL'               as is_total,
+        cast(net_flow_usd as double)   as net_flow_usd,
+        '{{ source_name }}'            as source,
+        cast(is_derived as boolean)    as is_derived,
+        ingested_at                    as ingested_at,
+        payload_id                     as payload_id
+    from latest
+)
+
+select * from final
+{%- endmacro %}
+
+{% macro stg_macro_closes(source_name) -%}
+with
+
+source as (
+    select * from {{ source('raw', 'macro_daily_closes') }}
+    where source = '{{ source_name }}'
+),
+
+latest as ({{ latest_revision('source', ['obs_date', 'series']) }}),
+
+final as (
+    select
+        cast(obs_date as date)          as obs_date,
+        series                          as series,
+        symbol                          as symbol,
+        cast(close_value as double)     as close_value,
+        '{{ source_name }}'             as source,
+        cast(is_derived as boolean)     as is_derived,
+        ingested_at                     as ingested_at,
+        payload_id                      as payload_id
     from latest
 )
 
