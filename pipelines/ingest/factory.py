@@ -21,6 +21,7 @@ from dagster import (
     AssetsDefinition,
     BackfillPolicy,
     Config,
+    FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -33,7 +34,7 @@ from pipelines.landing.tables import RawTable
 from pipelines.partitions import next_month, raw_partitions, run_days
 from pipelines.quality import run_suite
 from pipelines.resources import SourcesResource
-from pipelines.settings import Settings
+from pipelines.settings import Settings, load_settings
 
 
 class NoConfig(Config):
@@ -165,6 +166,18 @@ def _check(spec: RawAsset, duckdb: DuckDBResource) -> AssetCheckResult:
     return run_suite(f"raw_{table.name}", [records, *extra])
 
 
+def freshness_policy(table: RawTable) -> FreshnessPolicy | None:
+    """Dagster's freshness policy for a raw asset, live mode only. The daily schedule loads every raw asset once
+    a day, so it warns when the last materialisation is over 25 h old (a day's run missed or late) and fails
+    beyond the declaration's allowed lag (``max_lag_days``, plus the hour). The UI's asset health shows it.
+    Replay: none, because the bundled dataset gains no day and a `make run` a week ago is not late. The
+    data_is_fresh checks (pipelines/sensors.py) judge the day the data describes, in both modes."""
+    if load_settings().mode != "live":
+        return None
+    warn, fail = timedelta(hours=25), timedelta(hours=24 * table.publication.max_lag_days + 1)
+    return FreshnessPolicy.time_window(fail_window=fail, warn_window=warn if warn < fail else None)
+
+
 _BUILT: dict[str, tuple[AssetsDefinition, AssetChecksDefinition]] = {}
 
 
@@ -182,7 +195,8 @@ def build(spec: RawAsset) -> tuple[AssetsDefinition, AssetChecksDefinition]:
     raw_asset.__name__ = f"raw_{table.name}"  # the op (step) name, as when written by hand
     raw_asset = asset(key=["raw", table.name], partitions_def=raw_partitions,
                       backfill_policy=BackfillPolicy.single_run(), group_name=table.group, kinds={"duckdb", "polars"},
-                      owners=["team:btc-signals"], description=table.description)(raw_asset)
+                      owners=["team:btc-signals"], description=table.description,
+                      freshness_policy=freshness_policy(table))(raw_asset)
 
     @asset_check(asset=raw_asset, name=f"raw_{table.name}_gx", blocking=True, description=spec.check_description)
     def raw_check(duckdb: DuckDBResource) -> AssetCheckResult:
