@@ -135,13 +135,14 @@ def writer_tags() -> dict[str, str]:
 
 
 def run(start: date, end: date, log_level: str = "CRITICAL", *, raw: bool = True) -> bool:
-    """Load every raw source for partitions start..end (inclusive) as ONE run, then rebuild the
-    dbt models in a second run (only the latter when ``raw`` is false). Both go to the Dagster
-    instance in $DAGSTER_HOME.
+    """Load every raw source for the days start..end (inclusive) as ONE run over the monthly partitions
+    holding them (pipelines/partitions.py), then rebuild the dbt models in a second run (only the latter
+    when ``raw`` is false). Both go to the Dagster instance in $DAGSTER_HOME.
 
     Refused at once if another run is writing the warehouse; fails within seconds, in one line, if
     the warehouse cannot be written. The Dagster console log is off by default (``log_level``
     CRITICAL): progress and the failures' causes are printed instead (pipelines/progress.py)."""
+    from pipelines.partitions import days_tags
     from pipelines.snapshot import remove_stale_temps
     from pipelines.warehouse import WarehouseError, WarehouseLock, open_warehouse
 
@@ -170,10 +171,7 @@ def run(start: date, end: date, log_level: str = "CRITICAL", *, raw: bool = True
             with DagsterInstance.get() as instance:
                 for line in sweep_orphaned_runs(instance):
                     print(f"btc-signals: {line}")
-                range_tags = {
-                    "dagster/asset_partition_range_start": start.isoformat(),
-                    "dagster/asset_partition_range_end": end.isoformat(),
-                }
+                range_tags = days_tags(start, end)  # the months holding start..end, narrowed to those days
                 if raw and not _execute(instance, "raw_sources_job", log_level, range_tags, days=days, t0=t0):
                     print("raw load failed: dbt not run, the dashboard keeps its last good state")
                     return False

@@ -28,11 +28,12 @@ built = [build(spec) for spec in RAW_ASSET_SPECS]
 raw_assets = [asset for asset, _ in built]
 raw_checks = [check for _, check in built]
 
-# Partitioned: run for one day, or for a range as a single run (one request window per source).
+# Partitioned by month: run for some days, a month, or a range of months as a single run (one request window per source).
 raw_sources_job = define_asset_job(
     "raw_sources_job",
     selection=AssetSelection.assets(*raw_assets),
-    description="Every raw source for the selected partition(s), with their blocking quality checks.",
+    description="Every raw source for the selected month(s), or the days of its day tags (btc-signals/first_day, "
+                "btc-signals/last_day), with their blocking quality checks.",
 )
 # Unpartitioned: dbt rebuilds staging, intermediate and marts from the whole raw landing.
 transform_job = define_asset_job(

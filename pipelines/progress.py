@@ -93,7 +93,7 @@ class Progress:
         kind = event.event_type
         if kind == DagsterEventType.ASSET_MATERIALIZATION_PLANNED:
             # Dagster records one planned event per asset and partition before the run starts
-            # (12 x 780 for the whole window): minutes on a slow disk, so say what is happening.
+            # (12 x 26 monthly partitions for the whole window): say what is happening.
             self.planned += 1
             if time.monotonic() - self.last_tick >= PLAN_TICK_S:
                 self.last_tick = time.monotonic()

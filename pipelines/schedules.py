@@ -1,21 +1,27 @@
 """One partitioned job and schedule per source group, timed to when each source publishes.
 
-Each schedule targets the last *complete* daily partition (yesterday, UTC), so the run for
-day D happens after D has closed and the source has published it. Schedules are on by default in
-live mode; in replay mode (the bundled dataset ends in Feb 2026) they are defined but stopped.
+Each schedule loads the last *complete* day (yesterday, UTC) into its monthly partition (the day tags of
+pipelines/partitions.py), so the run for day D happens after D has closed and the source has published it,
+and fetches that day only. Schedules are on by default in live mode; in replay mode (the bundled dataset
+ends in Feb 2026) they are defined but stopped.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from dagster import (
     AssetsDefinition,
     AssetSelection,
     DefaultScheduleStatus,
-    build_schedule_from_partitioned_job,
+    RunRequest,
+    ScheduleEvaluationContext,
     define_asset_job,
+    schedule,
 )
 
 from pipelines.landing.tables import DEFAULT_PUBLICATION, publication_by_group  # noqa: F401  (sensors import it from here)
+from pipelines.partitions import days_tags, partition_key
 from pipelines.settings import load_settings
 
 
@@ -44,6 +50,18 @@ def replay_stopped_note() -> str:
     )
 
 
+def daily_schedule(job, group: str, hour: int, minute: int, description: str, status: DefaultScheduleStatus):
+    """At hour:minute UTC on D+1: load day D into the partition of D's month (the day tags narrow the run)."""
+
+    @schedule(name=f"{group}_daily", job=job, cron_schedule=f"{minute} {hour} * * *", execution_timezone="UTC",
+              description=description, default_status=status)
+    def _daily(context: ScheduleEvaluationContext) -> RunRequest:
+        day = context.scheduled_execution_time.date() - timedelta(days=1)
+        return RunRequest(run_key=day.isoformat(), partition_key=partition_key(day), tags=days_tags(day, day))
+
+    return _daily
+
+
 def build_source_jobs_and_schedules(raw_assets: list[AssetsDefinition]):
     live = load_settings().mode == "live"
     jobs, schedules = [], []
@@ -52,18 +70,14 @@ def build_source_jobs_and_schedules(raw_assets: list[AssetsDefinition]):
         job = define_asset_job(
             f"{group}_job",
             selection=AssetSelection.assets(*assets),
-            description=f"Raw {group} for the selected partition(s), with their blocking checks. Published: {pub.note}.",
+            description=f"Raw {group} for the selected month(s), or the days of its day tags, with their blocking "
+                        f"checks. Published: {pub.note}.",
         )
         jobs.append(job)
-        schedules.append(
-            build_schedule_from_partitioned_job(
-                job,
-                name=f"{group}_daily",
-                hour_of_day=pub.hour_utc,
-                minute_of_hour=pub.minute,
-                description=f"Loads yesterday's {group} partition at {pub.hour_utc:02d}:{pub.minute:02d} UTC ({pub.note})."
-                + ("" if live else replay_stopped_note()),
-                default_status=DefaultScheduleStatus.RUNNING if live else DefaultScheduleStatus.STOPPED,
-            )
-        )
+        schedules.append(daily_schedule(
+            job, group, pub.hour_utc, pub.minute,
+            f"Loads yesterday's {group} day into its month's partition at {pub.hour_utc:02d}:{pub.minute:02d} UTC "
+            f"({pub.note})." + ("" if live else replay_stopped_note()),
+            DefaultScheduleStatus.RUNNING if live else DefaultScheduleStatus.STOPPED,
+        ))
     return jobs, schedules

@@ -52,3 +52,23 @@ def test_code_location_loads_as_make_dev_loads_it(tmp_path):
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-3000:]
     assert "Validation successful for code location btc_signals" in output
+
+
+def test_raw_assets_carry_a_freshness_policy_in_live_mode_only(monkeypatch):
+    """Live: Dagster's FreshnessPolicy (the current API, evaluated by the daemon) warns after a missed daily
+    load and fails beyond the declaration's allowed lag. Replay: none (the bundled data gains no day)."""
+    from datetime import timedelta
+
+    from pipelines.definitions import defs
+    from pipelines.ingest.factory import freshness_policy
+    from pipelines.landing.tables import TABLES
+
+    graph = defs.resolve_asset_graph()
+    raw = [k for k in graph.get_all_asset_keys() if k.path[0] == "raw"]
+    assert len(raw) == len(TABLES) and all(graph.get(k).freshness_policy is None for k in raw)
+    monkeypatch.setenv("BTC_SIGNALS_MODE", "live")
+    for table in TABLES:
+        policy = freshness_policy(table)
+        assert policy.fail_window.to_timedelta() == timedelta(hours=24 * table.publication.max_lag_days + 1), table.name
+        if table.publication.max_lag_days > 1:
+            assert policy.warn_window.to_timedelta() == timedelta(hours=25), table.name

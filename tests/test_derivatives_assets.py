@@ -11,6 +11,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest import derivatives as d
 from pipelines.landing.tables import FUTURES_FUNDING, FUTURES_LIQUIDATIONS, FUTURES_OPEN_INTEREST
+from pipelines.partitions import days_tags
 from pipelines.resources import SourcesResource
 from pipelines.settings import REPLAY_DATA_DIR
 
@@ -34,7 +35,7 @@ def run(db: Path, replay_dir: Path, assets=None, source: str = "auto", start: st
         resources={"duckdb": DuckDBResource(database=str(db)),
                    "sources": SourcesResource(mode="replay", replay_dir=str(replay_dir))},
         run_config={"ops": {k: {"config": {"source": source}} for k in keys}},
-        tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+        tags=days_tags(start, end),
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,
     )

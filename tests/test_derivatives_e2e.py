@@ -14,6 +14,7 @@ from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest import btc_price, derivatives
+from pipelines.partitions import days_tags
 from pipelines.resources import SourcesResource
 from pipelines.settings import DBT_PROJECT_DIR, REPLAY_DATA_DIR
 
@@ -77,7 +78,7 @@ def test_coinglass_path_end_to_end_shows_the_liquidation_cascade(tmp_path, monke
          derivatives.raw_futures_liquidations, derivatives.raw_futures_liquidations_gx],
         resources={"duckdb": DuckDBResource(database=str(db)),
                    "sources": SourcesResource(mode="replay", replay_dir=str(REPLAY_DATA_DIR))},
-        tags={"dagster/asset_partition_range_start": "2025-12-01", "dagster/asset_partition_range_end": "2026-02-28"},
+        tags=days_tags("2025-12-01", "2026-02-28"),
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,
     )

@@ -8,6 +8,7 @@ from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest.etf_flows import raw_etf_flows, raw_etf_flows_gx
+from pipelines.partitions import days_tags
 from pipelines.resources import SourcesResource
 from pipelines.settings import REPLAY_DATA_DIR
 
@@ -24,7 +25,7 @@ def replay_copy(tmp_path: Path) -> Path:
 def run(db: Path, replay_dir: Path, source: str = "auto"):
     return materialize(
         [raw_etf_flows, raw_etf_flows_gx],
-        partition_key=DAY,
+        tags=days_tags(DAY),
         resources={"duckdb": DuckDBResource(database=str(db)), "sources": SourcesResource(mode="replay", replay_dir=str(replay_dir))},
         run_config={"ops": {"raw__etf_flows": {"config": {"source": source}}}},
         instance=DagsterInstance.ephemeral(),

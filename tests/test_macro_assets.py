@@ -14,10 +14,11 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest import macro
 from pipelines.landing.tables import MACRO_DAILY_CLOSES
+from pipelines.partitions import days_tags
 from pipelines.resources import SourcesResource
 from pipelines.settings import REPLAY_DATA_DIR
 
-RANGE_TAGS = {"dagster/asset_partition_range_start": "2026-02-02", "dagster/asset_partition_range_end": "2026-02-08"}
+RANGE_TAGS = days_tags("2026-02-02", "2026-02-08")
 
 
 def run_asset(db: Path, replay_dir: Path, tags: dict[str, str]):

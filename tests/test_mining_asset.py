@@ -9,6 +9,7 @@ from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest import mining
+from pipelines.partitions import days_tags
 from pipelines.resources import SourcesResource
 from pipelines.settings import REPLAY_DATA_DIR
 from pipelines.replay import transport
@@ -29,13 +30,9 @@ CHECKS = [
 
 
 def run(db: Path, selection, start: str, end: str | None = None):
-    tags = {}
-    if end is not None:
-        tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
     return materialize(
         selection,
-        partition_key=None if end is not None else start,
-        tags=tags,
+        tags=days_tags(start, end),
         resources={
             "duckdb": DuckDBResource(database=str(db)),
             "sources": SourcesResource(mode="replay", replay_dir=str(REPLAY_DATA_DIR)),
@@ -158,7 +155,7 @@ def test_live_backfill_of_past_days_keeps_their_snapshots(tmp_path, monkeypatch)
     monkeypatch.setattr(mining.mempool, "MempoolClient", lambda http: (_ for _ in ()).throw(AssertionError("no fetch")))
     live = materialize(
         selection,
-        tags={"dagster/asset_partition_range_start": "2026-02-03", "dagster/asset_partition_range_end": "2026-02-05"},
+        tags=days_tags("2026-02-03", "2026-02-05"),
         resources={"duckdb": DuckDBResource(database=str(db)), "sources": SourcesResource(mode="live")},
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,

@@ -14,6 +14,7 @@ from test_okx import FakeOkx, funding_row, ms, order
 
 from pipelines.ingest import derivatives as d
 from pipelines.landing.tables import FUTURES_FUNDING, FUTURES_LIQUIDATIONS, FUTURES_OPEN_INTEREST
+from pipelines.partitions import days_tags
 from pipelines.resources import SourcesResource
 from pipelines.settings import REPLAY_DATA_DIR
 from pipelines.sources import okx
@@ -81,7 +82,7 @@ def run_live(db, server: Loopback, start: str, end: str, source: str = "okx", as
         resources={"duckdb": DuckDBResource(database=str(db)),
                    "sources": SourcesResource(mode="live", redirects={okx.HOST: server.url})},
         run_config={"ops": {k: {"config": {"source": source}} for k in keys}},
-        tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+        tags=days_tags(start, end),
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,
     )

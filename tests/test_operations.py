@@ -18,6 +18,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest.etf_flows import raw_etf_flows, raw_etf_flows_gx
 from pipelines.definitions import defs
+from pipelines.partitions import FIRST_DAY_TAG, LAST_DAY_TAG, days_tags
 from pipelines.resources import SourcesResource
 from pipelines.settings import REPLAY_DATA_DIR
 
@@ -60,8 +61,11 @@ class Webhook:
 def test_schedules_target_the_day_that_just_closed(schedule, tick, partition):
     sched = defs.resolve_schedule_def(schedule)
     with DagsterInstance.ephemeral() as instance:
-        requests = sched.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=tick)).run_requests
-    assert [r.partition_key for r in requests] == [partition]
+        requests = sched.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=tick,
+                                                        repository_def=defs.get_repository_def())).run_requests
+    # the day's month is the partition; the day tags narrow the run to that day alone
+    assert [(r.partition_key, r.tags[FIRST_DAY_TAG], r.tags[LAST_DAY_TAG]) for r in requests] == [
+        (partition[:8] + "01", partition, partition)]
 
 
 def last_run(instance, job_name, status=None):
@@ -82,7 +86,7 @@ def test_failed_blocking_check_alert_names_the_check(tmp_path, monkeypatch):
     db = tmp_path / "w.duckdb"
     resources = {"duckdb": DuckDBResource(database=str(db)), "sources": SourcesResource(mode="replay", replay_dir=str(replay))}
     with DagsterInstance.ephemeral() as instance:
-        assert materialize([raw_etf_flows, raw_etf_flows_gx], partition_key="2026-02-05", resources=resources, instance=instance).success
+        assert materialize([raw_etf_flows, raw_etf_flows_gx], tags=days_tags("2026-02-05"), resources=resources, instance=instance).success
         # the next day's load lands a duplicate (day, issuer) row: the blocking GX check fails the run
         from pipelines.sources import farside as mod
 
@@ -94,7 +98,7 @@ def test_failed_blocking_check_alert_names_the_check(tmp_path, monkeypatch):
             return frame.vstack(extra)
 
         monkeypatch.setattr(mod, "parse_flow_table", with_duplicate)
-        result = materialize([raw_etf_flows, raw_etf_flows_gx], partition_key="2026-02-06", resources=resources,
+        result = materialize([raw_etf_flows, raw_etf_flows_gx], tags=days_tags("2026-02-06"), resources=resources,
                              instance=instance, raise_on_error=False)
         assert not result.success
         run = instance.get_run_by_id(result.run_id)

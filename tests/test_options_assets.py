@@ -14,6 +14,7 @@ from dagster import materialize
 from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest import options
+from pipelines.partitions import FIRST_DAY_TAG, LAST_DAY_TAG, days_tags
 from pipelines.quality import run_suite
 from pipelines.resources import SourcesResource
 from pipelines.settings import REPLAY_DATA_DIR
@@ -39,7 +40,7 @@ def test_chain_snapshot_lands_one_snapshot_per_day_at_the_close(tmp_path):
     db = tmp_path / "w.duckdb"
     resources = {"duckdb": DuckDBResource(database=str(db)),
                  "sources": SourcesResource(mode="replay", replay_dir=str(REPLAY_DATA_DIR))}
-    result = materialize([options.raw_deribit_option_chain], partition_key="2026-02-05", resources=resources)
+    result = materialize([options.raw_deribit_option_chain], tags=days_tags("2026-02-05"), resources=resources)
     assert result.success
     meta = result.asset_materializations_for_node("raw__deribit_option_chain")[0].metadata
     assert meta["snapshots"].value == 1 and meta["days_without_snapshot"].value == 0
@@ -52,14 +53,14 @@ def test_chain_snapshot_lands_one_snapshot_per_day_at_the_close(tmp_path):
     assert bodies == {"/public/get_instruments": 1, "/public/get_book_summary_by_currency": 1, "/public/get_index_price": 1}
     # a live backfill of that (past) day can take no snapshot: it must not delete the one taken before
     live = {**resources, "sources": SourcesResource(mode="live")}
-    result = materialize([options.raw_deribit_option_chain], partition_key="2026-02-05", resources=live)
+    result = materialize([options.raw_deribit_option_chain], tags=days_tags("2026-02-05"), resources=live)
     meta = result.asset_materializations_for_node("raw__deribit_option_chain")[0].metadata
     assert meta["snapshots"].value == 0 and meta["no_snapshot_reason"].value.startswith("live:")
     with duckdb.connect(str(db), read_only=True) as con:
         kept = con.execute("select count(*) from raw.deribit_option_chain where snapshot_date = '2026-02-05'").fetchone()[0]
     assert kept > 200
     # a day before the replay dataset's first snapshot: no rows, and the metadata says why
-    result = materialize([options.raw_deribit_option_chain], partition_key="2024-03-01", resources=resources)
+    result = materialize([options.raw_deribit_option_chain], tags=days_tags("2024-03-01"), resources=resources)
     meta = result.asset_materializations_for_node("raw__deribit_option_chain")[0].metadata
     assert meta["snapshots"].value == 0 and "only the current state" in meta["no_snapshot_reason"].value
 
@@ -78,7 +79,7 @@ def test_landing_stays_intact_after_a_malformed_dvol_payload(tmp_path):
 
     def run(replay_dir: Path):
         return materialize(
-            [options.raw_deribit_dvol], partition_key="2026-02-05", raise_on_error=False,
+            [options.raw_deribit_dvol], tags=days_tags("2026-02-05"), raise_on_error=False,
             resources={"duckdb": DuckDBResource(database=str(db)),
                        "sources": SourcesResource(mode="replay", replay_dir=str(replay_dir))},
         )
@@ -186,7 +187,7 @@ def test_dvol_answer_missing_loaded_days_is_refused(tmp_path):
 
     def run(replay_dir: Path):
         return materialize(
-            [options.raw_deribit_dvol], partition_key="2026-02-05", raise_on_error=False,
+            [options.raw_deribit_dvol], tags=days_tags("2026-02-05"), raise_on_error=False,
             resources={"duckdb": DuckDBResource(database=str(db)),
                        "sources": SourcesResource(mode="replay", replay_dir=str(replay_dir))},
         )
@@ -217,8 +218,10 @@ def test_options_assets_in_the_code_location():
     sched = defs.resolve_schedule_def("options_daily")
     tick = datetime(2026, 2, 6, 0, 15, tzinfo=UTC)
     with DagsterInstance.ephemeral() as instance:
-        requests = sched.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=tick)).run_requests
-    assert [r.partition_key for r in requests] == ["2026-02-05"]
+        requests = sched.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=tick,
+                                                        repository_def=defs.get_repository_def())).run_requests
+    assert [(r.partition_key, r.tags[FIRST_DAY_TAG], r.tags[LAST_DAY_TAG]) for r in requests] == [
+        ("2026-02-01", "2026-02-05", "2026-02-05")]
     days, _ = SourcesResource(mode="live").snapshot_days((date(2026, 2, 5), date(2026, 2, 6)), "deribit_chain", tick)
     assert days == [date(2026, 2, 5)]
 
@@ -228,7 +231,7 @@ def test_replay_dvol_rerun_archives_nothing_new(tmp_path):
     resources = {"duckdb": DuckDBResource(database=str(db)),
                  "sources": SourcesResource(mode="replay", replay_dir=str(REPLAY_DATA_DIR))}
     for _ in range(2):
-        assert materialize([options.raw_deribit_dvol], partition_key="2026-02-05", resources=resources).success
+        assert materialize([options.raw_deribit_dvol], tags=days_tags("2026-02-05"), resources=resources).success
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from raw.landing_payloads").fetchone()[0] == 1
         assert con.execute("select count(*) from raw.deribit_dvol").fetchone()[0] == 1

@@ -10,7 +10,7 @@ one transaction), the standard metadata, and the check's standard expectations (
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
@@ -21,6 +21,7 @@ from dagster import (
     AssetsDefinition,
     BackfillPolicy,
     Config,
+    FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -30,10 +31,10 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.landing.load import Landed, Part, ensure_table, land
 from pipelines.landing.tables import RawTable
-from pipelines.partitions import daily_partitions
+from pipelines.partitions import next_month, raw_partitions, run_days
 from pipelines.quality import run_suite
 from pipelines.resources import SourcesResource
-from pipelines.settings import Settings
+from pipelines.settings import Settings, load_settings
 
 
 class NoConfig(Config):
@@ -77,8 +78,22 @@ class RawAsset:
 
 
 def _window(context: AssetExecutionContext) -> tuple[date, date]:
+    """The run's partitions (a month or a range of months), narrowed to days by the run's day tags."""
     tw = context.partition_time_window
-    return tw.start.date(), tw.end.date()
+    return run_days((tw.start.date(), tw.end.date()), context.run.tags)
+
+
+def days_loaded_by_month(con, table: RawTable, window: tuple[date, date]) -> MetadataValue:
+    """Per month the run touched: how many days raw.<table> now holds, and its first and last day (the
+    UI's partition view shows months; this says which days inside them are loaded)."""
+    dc = table.date_column
+    rows = con.execute(
+        f"""select strftime(date_trunc('month', {dc}), '%Y-%m') as month, count(distinct {dc}::date),
+                   min({dc})::date, max({dc})::date
+            from raw.{table.name} where {dc} >= date_trunc('month', ?::date) and {dc} < ? group by 1 order by 1""",
+        [window[0], next_month(window[1] - timedelta(days=1))]).fetchall()
+    return MetadataValue.md("| month | days loaded | first | last |\n|---|---|---|---|\n"
+                            + "\n".join(f"| {m} | {n} | {a} | {b} |" for m, n, a, b in rows))
 
 
 def standard_metadata(landed: Landed, fetch: Fetch, mode: str) -> dict[str, Any]:
@@ -116,7 +131,8 @@ def _materialize(spec: RawAsset, context: AssetExecutionContext, config: Config,
         fetch = Fetch(http, sources.settings(), window, config, context.log, sources, days)
         landed = land(con, http, table, window, lambda: spec.fetch(fetch), run_id=context.run.run_id,
                       published_until=sources.published_until(table.publication), log=context.log)
-    metadata = standard_metadata(landed, fetch, sources.mode)
+        by_month = days_loaded_by_month(con, table, window)
+    metadata = {**standard_metadata(landed, fetch, sources.mode), "days_loaded_by_month": by_month}
     if reason is not None:
         metadata.update(snapshots=len(days), days_without_snapshot=skipped, no_snapshot_reason=reason)
     if spec.metadata is not None:
@@ -150,6 +166,18 @@ def _check(spec: RawAsset, duckdb: DuckDBResource) -> AssetCheckResult:
     return run_suite(f"raw_{table.name}", [records, *extra])
 
 
+def freshness_policy(table: RawTable) -> FreshnessPolicy | None:
+    """Dagster's freshness policy for a raw asset, live mode only. The daily schedule loads every raw asset once
+    a day, so it warns when the last materialisation is over 25 h old (a day's run missed or late) and fails
+    beyond the declaration's allowed lag (``max_lag_days``, plus the hour). The UI's asset health shows it.
+    Replay: none, because the bundled dataset gains no day and a `make run` a week ago is not late. The
+    data_is_fresh checks (pipelines/sensors.py) judge the day the data describes, in both modes."""
+    if load_settings().mode != "live":
+        return None
+    warn, fail = timedelta(hours=25), timedelta(hours=24 * table.publication.max_lag_days + 1)
+    return FreshnessPolicy.time_window(fail_window=fail, warn_window=warn if warn < fail else None)
+
+
 _BUILT: dict[str, tuple[AssetsDefinition, AssetChecksDefinition]] = {}
 
 
@@ -165,9 +193,10 @@ def build(spec: RawAsset) -> tuple[AssetsDefinition, AssetChecksDefinition]:
         return _materialize(spec, context, config, duckdb, sources)
 
     raw_asset.__name__ = f"raw_{table.name}"  # the op (step) name, as when written by hand
-    raw_asset = asset(key=["raw", table.name], partitions_def=daily_partitions,
+    raw_asset = asset(key=["raw", table.name], partitions_def=raw_partitions,
                       backfill_policy=BackfillPolicy.single_run(), group_name=table.group, kinds={"duckdb", "polars"},
-                      owners=["team:btc-signals"], description=table.description)(raw_asset)
+                      owners=["team:btc-signals"], description=table.description,
+                      freshness_policy=freshness_policy(table))(raw_asset)
 
     @asset_check(asset=raw_asset, name=f"raw_{table.name}_gx", blocking=True, description=spec.check_description)
     def raw_check(duckdb: DuckDBResource) -> AssetCheckResult:

@@ -8,6 +8,7 @@ from pathlib import Path
 from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
+from pipelines.partitions import days_tags
 import pipelines.resources as resources
 from pipelines.ingest.btc_price import raw_btc_price_daily, raw_btc_price_daily_gx
 from pipelines.ingest.etf_flows import raw_etf_flows, raw_etf_flows_gx
@@ -24,7 +25,7 @@ def live(server: FaultServer) -> resources.SourcesResource:
 
 
 def range_tags(start: str, end: str) -> dict[str, str]:
-    return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+    return days_tags(start, end)
 
 
 def run_etf(db: Path, server: FaultServer, *, source: str = "auto", partition: str | None = None,
@@ -32,8 +33,7 @@ def run_etf(db: Path, server: FaultServer, *, source: str = "auto", partition: s
     """Materialise raw.etf_flows (and its blocking GX check when ``check``) in live mode against ``server``."""
     return materialize(
         [raw_etf_flows, raw_etf_flows_gx] if check else [raw_etf_flows],
-        partition_key=partition,
-        tags=tags,
+        tags={**(days_tags(partition) if partition else {}), **(tags or {})},
         resources={"duckdb": DuckDBResource(database=str(db)), "sources": live(server)},
         run_config={"ops": {"raw__etf_flows": {"config": {"source": source}}}},
         instance=instance or DagsterInstance.ephemeral(),
@@ -45,8 +45,7 @@ def run_btc(db: Path, server: FaultServer, *, partition: str | None = None, tags
             check: bool = False):
     return materialize(
         [raw_btc_price_daily, raw_btc_price_daily_gx] if check else [raw_btc_price_daily],
-        partition_key=partition,
-        tags=tags,
+        tags={**(days_tags(partition) if partition else {}), **(tags or {})},
         resources={"duckdb": DuckDBResource(database=str(db)), "sources": live(server)},
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,

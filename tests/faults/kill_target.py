@@ -20,6 +20,7 @@ from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest.etf_flows import raw_etf_flows
+from pipelines.partitions import days_tags
 from pipelines.resources import SourcesResource
 from pipelines.sources import binance_spot, coinglass, farside
 
@@ -66,7 +67,7 @@ def main(db: str, base_url: str, partition: str, point: str, marker: str) -> int
     os.environ["BTC_SIGNALS_LIVE_REDIRECTS"] = ",".join(f"{h}={base_url}" for h in hosts)
     result = materialize(
         [raw_etf_flows],
-        partition_key=partition,
+        tags=days_tags(partition),
         resources={
             "duckdb": DuckDBResource(database=db),
             "sources": SourcesResource(mode="live"),

@@ -26,6 +26,7 @@ from dagster._serdes import serialize_value
 from dagster_duckdb import DuckDBResource
 
 from pipelines import cli
+from pipelines.partitions import days_tags
 
 from .harness import FAKE_KEY, failure_message, live, run_etf
 from .server import Status, json_edit
@@ -379,7 +380,7 @@ def test_every_keyed_endpoint_keeps_the_key_out_of_everything(tmp_path, server, 
     home.mkdir()
     with DagsterInstance.local_temp(str(home)) as instance:
         result = materialize(
-            [asset, check], partition_key="2026-02-05", instance=instance, raise_on_error=False,
+            [asset, check], tags=days_tags("2026-02-05"), instance=instance, raise_on_error=False,
             resources={"duckdb": DuckDBResource(database=str(db)), "sources": live(server)},
             run_config={"ops": {asset.key.to_user_string().replace("/", "__"): {"config": config}}},
         )

@@ -16,6 +16,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus, materialize
 from dagster._core.instance.ref import InstanceRef
 
+from pipelines.partitions import days_tags
 import pipelines.snapshot as snapshot
 from pipelines.ingest.etf_flows import raw_etf_flows
 from pipelines.cli import DAGSTER_YAML, OLD_DAGSTER_YAML, prepare_environment
@@ -77,7 +78,7 @@ def test_a_run_launched_by_dagster_is_refused_while_another_writes(tmp_path, ser
     holder = hold(HOLD_WRITER_LOCK, str(db))
     try:
         t = time.monotonic()
-        result = materialize([raw_etf_flows], partition_key="2026-02-05", instance=DagsterInstance.ephemeral(),
+        result = materialize([raw_etf_flows], tags=days_tags("2026-02-05"), instance=DagsterInstance.ephemeral(),
                              resources={"duckdb": WarehouseResource(database=str(db)), "sources": live(server)},
                              raise_on_error=False)
         took = time.monotonic() - t
@@ -204,7 +205,7 @@ def test_cli_fails_fast_on_a_read_only_warehouse():
 def test_a_launched_run_fails_fast_on_a_missing_warehouse_directory(tmp_path, server, sleeps):
     db = tmp_path / "no" / "such" / "w.duckdb"
     t = time.monotonic()
-    result = materialize([raw_etf_flows], partition_key="2026-02-05", instance=DagsterInstance.ephemeral(),
+    result = materialize([raw_etf_flows], tags=days_tags("2026-02-05"), instance=DagsterInstance.ephemeral(),
                          resources={"duckdb": WarehouseResource(database=str(db)), "sources": live(server)},
                          raise_on_error=False)
     assert not result.success and time.monotonic() - t < FAIL_FAST_S
@@ -264,7 +265,7 @@ def test_a_failed_blocking_check_ends_with_its_failing_rows(tmp_path, monkeypatc
 
     monkeypatch.setattr(farside, "parse_flow_table", with_duplicate)
     result = materialize(
-        [raw_etf_flows, raw_etf_flows_gx], partition_key="2026-02-05", instance=DagsterInstance.ephemeral(),
+        [raw_etf_flows, raw_etf_flows_gx], tags=days_tags("2026-02-05"), instance=DagsterInstance.ephemeral(),
         resources={"duckdb": WarehouseResource(database=str(tmp_path / "w.duckdb")),
                    "sources": SourcesResource(mode="replay", replay_dir=str(REPLAY_DATA_DIR))},
         raise_on_error=False)
