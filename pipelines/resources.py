@@ -24,6 +24,7 @@ from pydantic import PrivateAttr
 from pipelines.landing.tables import Publication, RawTable
 from pipelines.landing.window import check_window
 from pipelines.project import dbt_executable, dbt_project
+from pipelines.replay import bybit as bybit_replay
 from pipelines.replay import deribit as deribit_replay
 from pipelines.replay import mempool as mempool_replay
 from pipelines.replay import okx as okx_replay
@@ -35,7 +36,7 @@ from pipelines.warehouse import WarehouseLock, open_warehouse
 # Current-state endpoints: the days the replay dataset can answer for (live: only the day that just closed).
 SNAPSHOT_RANGES = {"deribit_chain": deribit_replay.snapshot_range, "mempool_estimate": mempool_replay.estimate_range}
 # Sources whose replay server may hold no data for an endpoint: source -> (endpoint -> why not, or None when served).
-REPLAY_GAPS = {"okx": okx_replay.why_not}
+REPLAY_GAPS = {"bybit": bybit_replay.why_not, "okx": okx_replay.why_not}
 
 
 class SourcesResource(ConfigurableResource):

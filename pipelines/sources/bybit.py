@@ -48,7 +48,14 @@ class BybitClient:
     def _result(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         response = self.http.get(SOURCE, BASE_URL + path, params=params, endpoint=path)
         if response.status_code >= 400:
-            raise SourceHTTPError(SOURCE, path, f"HTTP {response.status_code}", status=response.status_code)
+            detail = ""
+            try:
+                body = response.json()
+                if isinstance(body, dict) and "retCode" in body:
+                    detail = f": retCode {body['retCode']} {body.get('retMsg')}"
+            except ValueError:
+                pass
+            raise SourceHTTPError(SOURCE, path, f"HTTP {response.status_code}{detail}", status=response.status_code)
         body = decode_json(SOURCE, path, response)
         if not isinstance(body, dict) or "retCode" not in body:
             raise SourceParseError(SOURCE, path, "expected an object with 'retCode'", field="retCode", value=None)
