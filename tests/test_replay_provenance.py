@@ -89,3 +89,15 @@ def test_live_redirects_come_from_the_environment():
     assert load_settings({}).redirects == {}
     with pytest.raises(ValueError, match="entry 'farside.co.uk' is not host=http"):
         load_settings({"BTC_SIGNALS_LIVE_REDIRECTS": "farside.co.uk"})
+
+
+def test_the_replay_names_the_btc_close_for_what_it_is():
+    """The klines the replay serves are Yahoo's BTC-USD aggregate close: rows say so in replay, `binance` live."""
+    from pipelines.resources import SourcesResource
+    from pipelines.sources import binance_futures, binance_spot
+
+    replay, live = SourcesResource(mode="replay", replay_dir=str(REPLAY_DATA_DIR)), SourcesResource(mode="live")
+    assert replay.source_name(binance_spot.SOURCE, binance_spot.KLINES) == "yahoo_btc_usd_aggregate"
+    assert live.source_name(binance_spot.SOURCE, binance_spot.KLINES) == "binance"
+    # Binance's futures answers in replay are Binance's own (observed): they keep the name
+    assert replay.source_name(binance_futures.SOURCE, binance_futures.FUNDING_RATE) == "binance"
