@@ -24,18 +24,24 @@ from pydantic import PrivateAttr
 from pipelines.landing.tables import Publication, RawTable
 from pipelines.landing.window import check_window
 from pipelines.project import dbt_executable, dbt_project
+from pipelines.replay import binance_spot as binance_spot_replay
+from pipelines.replay import bybit as bybit_replay
 from pipelines.replay import deribit as deribit_replay
 from pipelines.replay import mempool as mempool_replay
 from pipelines.replay import okx as okx_replay
 from pipelines.replay.transport import dataset_window, make_transport
 from pipelines.settings import Settings, load_settings
+from pipelines.sources import binance_spot
 from pipelines.sources.http import HOST_MIN_INTERVAL_S, HttpClient, RateLimiter
 from pipelines.warehouse import WarehouseLock, open_warehouse
 
 # Current-state endpoints: the days the replay dataset can answer for (live: only the day that just closed).
 SNAPSHOT_RANGES = {"deribit_chain": deribit_replay.snapshot_range, "mempool_estimate": mempool_replay.estimate_range}
 # Sources whose replay server may hold no data for an endpoint: source -> (endpoint -> why not, or None when served).
-REPLAY_GAPS = {"okx": okx_replay.why_not}
+REPLAY_GAPS = {"bybit": bybit_replay.why_not, "okx": okx_replay.why_not}
+# Endpoints whose replay data is another provider's series, served in the API's shape: (source, endpoint) -> the
+# name its rows carry in replay (live they carry the source's own name).
+REPLAY_SERVED_AS = {(binance_spot.SOURCE, binance_spot.KLINES): binance_spot_replay.SERVED_AS}
 
 
 class SourcesResource(ConfigurableResource):
@@ -103,6 +109,14 @@ class SourcesResource(ConfigurableResource):
         if self.mode == "live" or source not in REPLAY_GAPS:
             return None
         return REPLAY_GAPS[source](endpoint)
+
+    def source_name(self, source: str, endpoint: str) -> str:
+        """The name the rows of ``source``'s ``endpoint`` carry (raw ``source`` column, dashboard source): the source
+        itself live; in replay, what the bundled series really is when it is another provider's (the BTC close served
+        as Binance klines is Yahoo's BTC-USD aggregate)."""
+        if self.mode == "live":
+            return source
+        return REPLAY_SERVED_AS.get((source, endpoint), source)
 
     def snapshot_days(self, window: tuple[date, date], endpoint: str,
                       now: datetime | None = None) -> tuple[list[date], str]:

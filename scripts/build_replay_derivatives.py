@@ -1,4 +1,4 @@
-"""Build the derivatives replay payloads (CoinGlass futures, Binance USDⓈ-M, Bybit) from reference data.
+"""Build the derivatives replay payloads (CoinGlass futures, Binance USDⓈ-M) from reference data.
 
     python scripts/build_replay_derivatives.py [--reference ../shared/reference-data]
 
@@ -9,10 +9,11 @@ Writes, in each API's exact record shape (the replay servers wrap them in the re
 * pipelines/replay/data/coinglass/futures_liquidation_aggregated_history_BTC_Binance_1d.json
 * pipelines/replay/data/binance_futures/fundingRate_BTCUSDT.json, openInterestHist_BTCUSDT_1d.json (observed:
   the hourly hl-cycles series at each 00:00 UTC, 2024-04-28 .. 2026-02-28; two zero snapshots derived)
-* pipelines/replay/data/bybit/funding_history_linear_BTCUSDT.json, open_interest_linear_BTCUSDT_1d.json
 * a provenance.csv beside each (file, day, origin real|derived, how) — every derived row is listed there.
 
-What is real and what is derived, and how, is documented in pipelines/replay/data/{coinglass,binance_futures,bybit}/README.md.
+What is real and what is derived, and how, is documented in pipelines/replay/data/{coinglass,binance_futures}/README.md.
+No Bybit (or OKX) history is bundled: no public copy exists, and the replay serves no venue whose whole
+history would be invented (pipelines/replay/bybit.py answers replay-no-data).
 """
 
 from __future__ import annotations
@@ -34,8 +35,6 @@ DAY_MS = 86_400_000
 # Public figures from DESIGN.md's reference case: aggregated OI about 61bn USD a week before 5 Feb 2026
 # and about 49bn USD on 5 Feb 2026 (closes).
 ANCHORS_USD = {date(2026, 1, 29): 61e9, date(2026, 2, 5): 49e9}
-# Assumption, not data: Bybit's BTCUSDT linear OI as a fraction of Binance's BTCUSDT OI.
-BYBIT_TO_BINANCE_OI = 0.65
 CG = "liquidity-report__{}__api_futures_{}.parquet"
 
 
@@ -135,8 +134,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--reference", type=Path, default=ROOT.parent / "shared" / "reference-data")
     ref = ap.parse_args().reference
-    for folder in ("binance_futures", "bybit"):
-        (DATA / folder / "provenance.csv").unlink(missing_ok=True)
+    (DATA / "binance_futures" / "provenance.csv").unlink(missing_ok=True)
     prov_cg = DATA / "coinglass" / "provenance.csv"
     prov_cg.unlink(missing_ok=True)
 
@@ -280,23 +278,11 @@ def main() -> None:
     write("binance_futures", "fundingRate_BTCUSDT.json", bf_rows,
           [(day_of(t).isoformat(), "real", "Binance 8h funding; markPrice = Yahoo BTC-USD day open (not Binance's)")
            for t, _ in funding8])
-    share = binance_real[first_binance][1] / agg_btc[first_binance]
-    print(f"Binance share of the aggregate OI on {first_binance}: {share:.4f} (used only by the Bybit placeholder)")
     bo_rows, bo_prov, missing = binance_oi_daily(ref, binance_real)
     print(f"Binance OI: {len(bo_rows)} days, {len(missing)} with a zero 00:00 snapshot filled from 23:00 (derived): "
           + ", ".join(d.isoformat() for d in missing))
     write("binance_futures", "openInterestHist_BTCUSDT_1d.json", bo_rows, bo_prov)
 
-    # ---- Bybit (no public history found: derived throughout) ----
-    by_f = [{"symbol": "BTCUSDT", "fundingRate": f"{r:.8f}", "fundingRateTimestamp": str(ms(day_of(t), (t // 3_600_000) % 24))}
-            for t, r in funding8]
-    write("bybit", "funding_history_linear_BTCUSDT.json", by_f,
-          [(day_of(t).isoformat(), "derived", "copy of Binance's 8h funding at the same instant") for t, _ in funding8])
-    by_oi = [{"openInterest": f"{agg_btc[d] * share * BYBIT_TO_BINANCE_OI:.8f}", "timestamp": str(ms(d + timedelta(days=1)))}
-             for d in days(first_oi, END)]
-    write("bybit", "open_interest_linear_BTCUSDT_1d.json", by_oi,
-          [(d.isoformat(), "derived", f"Binance derived/real OI (BTC) x {BYBIT_TO_BINANCE_OI} (assumed ratio)")
-           for d in days(first_oi, END)])
     for d in (date(2026, 1, 29), date(2026, 2, 4), date(2026, 2, 5), date(2026, 2, 6)):
         i = (d - START).days
         print(d, f"OI {oi_close_usd[d] / 1e9:.1f}bn", f"close {close[d]:,.0f}",

@@ -85,33 +85,38 @@ def test_plan_sources():
     assert d.plan_sources("auto", False, FUTURES_LIQUIDATIONS, gone) == ([], ["okx skipped: not here"])
 
 
-def test_keyless_run_lands_both_venues_and_skips_liquidations(tmp_path, replay_copy, monkeypatch):
+def test_keyless_replay_run_lands_binance_alone_and_skips_bybit_okx_and_liquidations(tmp_path, replay_copy, monkeypatch):
     monkeypatch.delenv("COINGLASS_API_KEY", raising=False)
     db = tmp_path / "w.duckdb"
     result = run(db, replay_copy)
     assert result.success, failure_message(result)
-    oi = query(db, "select source, venue, count(*), min(oi_date), max(oi_date) from raw.futures_open_interest group by all order by 1")
-    assert [(s, v, n, str(a), str(b)) for s, v, n, a, b in oi] == [
-        ("binance", "binance", 22, "2026-01-20", "2026-02-10"), ("bybit", "bybit", 22, "2026-01-20", "2026-02-10")]
-    funding = query(db, "select source, count(*) from raw.futures_funding group by all order by 1")
-    assert funding == [("binance", 66), ("bybit", 66)]  # three 8h fundings a day
+    oi = query(db, "select source, venue, count(*), min(oi_date), max(oi_date), bool_or(is_derived) "
+                   "from raw.futures_open_interest group by all order by 1")
+    assert [(s, v, n, str(a), str(b), x) for s, v, n, a, b, x in oi] == [
+        ("binance", "binance", 22, "2026-01-20", "2026-02-10", False)]  # observed Binance OI only
+    funding = query(db, "select source, count(*), bool_or(is_derived) from raw.futures_funding group by all order by 1")
+    assert funding == [("binance", 66, False)]  # three observed 8h fundings a day, nothing derived
     assert query(db, "select count(*) from raw.futures_liquidations") == [(0,)]
     evaluations = checks(result)
     assert all(c.passed for c in evaluations.values())
     assert "no CoinGlass key, no live OKX collection yet" in evaluations["raw_futures_liquidations_gx"].description
-    # replay skips OKX (no OKX history is bundled) and the run's notes say so
+    # replay skips Bybit and OKX (no history of either is bundled) and the run's notes say so
     for asset in (d.raw_futures_open_interest, d.raw_futures_funding, d.raw_futures_liquidations):
         for mat in result.asset_materializations_for_node(asset.op.name):  # one per partition of the range
-            assert any(n.startswith("okx skipped: replay holds no OKX") for n in mat.metadata["fallback_reasons"].value)
-    assert query(db, "select count(*) from raw.landing_payloads where source = 'okx'") == [(0,)]
+            notes = mat.metadata["fallback_reasons"].value
+            assert any(n.startswith("okx skipped: replay holds no OKX") for n in notes)
+            assert (asset is d.raw_futures_liquidations) or any(
+                n.startswith("bybit skipped: replay holds no Bybit history") for n in notes)
+    assert query(db, "select count(*) from raw.landing_payloads where source in ('okx', 'bybit')") == [(0,)]
     # every body is archived with its request, keyless
-    params = query(db, "select request_params from raw.landing_payloads where source = 'bybit' and endpoint = '/v5/market/open-interest'")
-    assert json.loads(params[0][0])["intervalTime"] == "1d"
+    params = query(db, "select request_params from raw.landing_payloads where source = 'binance' "
+                       "and endpoint = '/futures/data/openInterestHist'")
+    assert json.loads(params[0][0])["period"] == "1d"
     # re-running the window replaces it: idempotent, nothing refused as partial
     again = run(db, replay_copy, assets=[d.raw_futures_open_interest, d.raw_futures_funding])
     assert again.success, failure_message(again)
-    assert query(db, "select count(*) from raw.futures_funding") == [(132,)]
-    assert query(db, "select count(*) from raw.futures_open_interest") == [(44,)]
+    assert query(db, "select count(*) from raw.futures_funding") == [(66,)]
+    assert query(db, "select count(*) from raw.futures_open_interest") == [(22,)]
 
 
 def test_with_a_key_coinglass_and_exchanges_land(tmp_path, replay_copy, monkeypatch):
@@ -120,7 +125,7 @@ def test_with_a_key_coinglass_and_exchanges_land(tmp_path, replay_copy, monkeypa
     result = run(db, replay_copy)
     assert result.success, failure_message(result)
     sources = query(db, "select distinct source from raw.futures_open_interest order by 1")
-    assert sources == [("binance",), ("bybit",), ("coinglass",)]
+    assert sources == [("binance",), ("coinglass",)]  # Bybit and OKX: no replay history
     feb5 = query(db, "select long_liquidation_usd, venue from raw.futures_liquidations where liquidation_date = '2026-02-05'")
     assert feb5[0][1] == "binance" and feb5[0][0] > 50e6
     evaluations = checks(result)
@@ -134,18 +139,18 @@ def test_malformed_venue_payload_fails_whole_and_keeps_the_landing(tmp_path, rep
     db = tmp_path / "w.duckdb"
     assert run(db, replay_copy, assets=[d.raw_futures_open_interest]).success
     before = query(db, "select * exclude (ingested_at, run_id) from raw.futures_open_interest order by all")
-    path = replay_copy / "bybit" / "open_interest_linear_BTCUSDT_1d.json"
+    path = replay_copy / "binance_futures" / "openInterestHist_BTCUSDT_1d.json"
     rows = json.loads(path.read_text())
     for r in rows:
-        if r["timestamp"] == "1770336000000":  # the snapshot closing 2026-02-05
-            r["openInterest"] = "n/a"
+        if r["timestamp"] == 1770336000000:  # the snapshot closing 2026-02-05
+            r["sumOpenInterest"] = "n/a"
     path.write_text(json.dumps(rows))
     result = run(db, replay_copy, assets=[d.raw_futures_open_interest])
     assert not result.success
     msg = failure_message(result)
-    assert "[bybit] /v5/market/open-interest" in msg and "'openInterest'" in msg and "'n/a'" in msg
+    assert "[binance] /futures/data/openInterestHist" in msg and "'sumOpenInterest'" in msg and "'n/a'" in msg
     after = query(db, "select * exclude (ingested_at, run_id) from raw.futures_open_interest order by all")
-    assert after == before  # Binance's good answer was not landed alone either
+    assert after == before  # none of the window's good days was landed without it
     assert query(db, "select count(*) from raw.landing_payloads where body like '%\"n/a\"%'") == [(1,)]
 
 
@@ -158,11 +163,13 @@ def test_partial_answer_does_not_replace_loaded_days(tmp_path, replay_copy, monk
     path.write_text(json.dumps(rows))  # drops the fundings of a few days in the window
     result = run(db, replay_copy, assets=[d.raw_futures_funding])
     assert not result.success and "already loaded" in failure_message(result)
-    assert query(db, "select count(*) from raw.futures_funding") == [(132,)]
+    assert query(db, "select count(*) from raw.futures_funding") == [(66,)]  # the window's Binance fundings kept
 
 
 def test_funding_gx_blocks_out_of_range_and_gaps(tmp_path, replay_copy, monkeypatch):
-    monkeypatch.delenv("COINGLASS_API_KEY", raising=False)
+    # with a key, CoinGlass's bars cover the day Binance lacks, so the load lands and the check must see the gap
+    # per source and venue (Binance alone would be refused whole by the landing, before any check)
+    monkeypatch.setenv("COINGLASS_API_KEY", "replay-key-derivatives-42")
     path = replay_copy / "binance_futures" / "fundingRate_BTCUSDT.json"
     rows = json.loads(path.read_text())
     for r in rows:

@@ -1,4 +1,4 @@
-"""Derivatives end to end: the dashboard rows on the replay warehouse (keyless: Binance + Bybit), and the
+"""Derivatives end to end: the dashboard rows on the replay warehouse (keyless: Binance alone, observed), and the
 CoinGlass path (with a key) through raw landing and dbt for the reference week."""
 
 import json
@@ -38,10 +38,11 @@ def test_replay_dashboard_reads_bear_continuation_on_2026_02_05(replay_warehouse
     assert funding["status"] == "bear_continuation"
     assert funding["rule"] == "funding negative: -0.0050 % per 8h (shorts pay longs)"
     assert funding["reading"] == pytest.approx(-0.004957, abs=1e-6)
-    assert funding["source"] == "binance+bybit" and funding["source_as_of"] == FEB5 and not funding["is_stale"]
-    # OI: forced deleveraging (7d about -30.4 %, observed Binance OI, BTC closed 62,702 below the 70,000 key level)
-    assert oi["status"] == "bear_continuation"
-    assert oi["rule"].startswith("forced deleveraging: 7d OI -30.4 % <= -10 % while BTC closed at 62,702")
+    assert funding["source"] == "binance" and funding["source_as_of"] == FEB5 and not funding["is_stale"]
+    assert not funding["is_derived"]  # Binance's real fundings; replay bundles no Bybit copy any more
+    # OI: forced deleveraging (7d about -35.3 %, observed Binance OI, BTC closed 62,702 below the 70,000 key level)
+    assert oi["status"] == "bear_continuation" and oi["source"] == "binance" and not oi["is_derived"]
+    assert oi["rule"].startswith("forced deleveraging: 7d OI -35.3 % <= -10 % while BTC closed at 62,702")
     assert oi["category"] == "leverage" and oi["reading_unit"] == "usd"
     # keyless: no liquidation history in replay, said plainly (it starts with live OKX collection)
     assert liq["status"] == "no_data" and liq["is_stale"] and liq["source_as_of"] is None
@@ -55,17 +56,27 @@ def test_replay_funding_turns_negative_after_the_crash(replay_warehouse):
     assert feb7["rule"].startswith("funding negative:") and "days in a row" in feb7["rule"]
 
 
+def test_replay_funding_is_observed_on_every_day(replay_warehouse):
+    with duckdb.connect(str(replay_warehouse), read_only=True) as con:
+        funding = con.execute("select count(*), count(*) filter (where is_derived), string_agg(distinct source, ',') "
+                              "from intermediate.int_futures_funding__daily").fetchone()
+        price = con.execute("select string_agg(distinct source, ',') from raw.btc_price_daily").fetchone()
+    assert funding == (780, 0, "binance")
+    assert price == ("yahoo_btc_usd_aggregate",)  # the replay's klines are Yahoo's BTC-USD aggregate close
+
+
 def test_replay_intermediate_series(replay_warehouse):
     with duckdb.connect(str(replay_warehouse), read_only=True) as con:
         oi = con.execute("select oi_usd, oi_change_7d_pct, btc_close_usd, source from intermediate.int_futures_open_interest__daily "
                          "where oi_date = ?", [FEB5]).fetchone()
         venues = con.execute("select venue, oi_usd, is_usd_from_btc_close from intermediate.int_futures_open_interest__by_venue "
                              "where oi_date = ? order by venue", [FEB5]).fetchall()
-        days = con.execute("select count(*), count(distinct oi_date) from intermediate.int_futures_open_interest__daily").fetchone()
-    assert oi[3] == "binance+bybit" and oi[1] == pytest.approx(-30.44, abs=0.05) and oi[2] == pytest.approx(62702.1, abs=1)
-    assert oi[0] == pytest.approx(sum(v[1] for v in venues))
-    assert [(v[0], v[2]) for v in venues] == [("binance", False), ("bybit", True)]
-    assert days[0] == days[1] == 449
+        days = con.execute("select count(*), count(distinct oi_date), min(oi_date) "
+                           "from intermediate.int_futures_open_interest__daily").fetchone()
+    assert oi[3] == "binance" and oi[1] == pytest.approx(-35.30, abs=0.05) and oi[2] == pytest.approx(62702.1, abs=1)
+    assert oi[0] == pytest.approx(sum(v[1] for v in venues)) == pytest.approx(5.831e9, rel=1e-3)
+    assert [(v[0], v[2]) for v in venues] == [("binance", False)]
+    assert days == (672, 672, date(2024, 4, 28))  # every observed Binance OI day, from the first
 
 
 def test_coinglass_path_end_to_end_shows_the_liquidation_cascade(tmp_path, monkeypatch):

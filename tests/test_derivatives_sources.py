@@ -1,8 +1,9 @@
-"""Derivatives sources: CoinGlass futures endpoints, Binance USDⓈ-M and Bybit — parsers on real-shape
-payloads, error envelopes, malformed input, and the replay servers honouring the real parameters."""
+"""Derivatives sources: CoinGlass futures endpoints, Binance USDⓈ-M and Bybit — parsers and clients on real-shape
+payloads, error envelopes, malformed input, and the replay servers honouring the real parameters (Bybit: replay
+holds no history and says so)."""
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -291,25 +292,70 @@ def test_bybit_error_envelope_with_http_200_is_an_error():
         bybit.BybitClient(http).open_interest_history(FEB5, date(2026, 2, 6))
 
 
-def test_bybit_replay_cursor_and_backward_pagination():
-    http, transport = replay_http()
-    client = bybit.BybitClient(http)
-    oi = client.open_interest_history(date(2024, 12, 7), date(2026, 3, 1))
-    pages = [r for r in transport.requests if r.url.path == bybit.OPEN_INTEREST]
-    assert len(oi) == 449 and len(pages) == 3
-    assert "cursor" not in pages[0].url.params and pages[1].url.params["cursor"]
-    assert len({r["timestamp"] for r in oi}) == 449
-    funding = client.funding_history(date(2024, 1, 11), date(2026, 3, 1))
-    assert len(funding) == 780 * 3 and len({r["fundingRateTimestamp"] for r in funding}) == 780 * 3
-    fpages = [r for r in transport.requests if r.url.path == bybit.FUNDING_HISTORY]
-    assert int(fpages[1].url.params["endTime"]) < int(fpages[0].url.params["endTime"])
+def _bybit_server(oi: list[dict], funding: list[dict]):
+    """A fake of api.bybit.com in its real shapes: newest first, OI paged by an opaque cursor, funding by endTime."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        q = request.url.params
+        key, rows = (("timestamp", oi) if request.url.path == bybit.OPEN_INTEREST else ("fundingRateTimestamp", funding))
+        rows = sorted((r for r in rows if int(q["startTime"]) <= int(r[key]) <= int(q["endTime"])),
+                      key=lambda r: -int(r[key]))
+        offset, limit = int(q.get("cursor") or 0), int(q["limit"])
+        result = {"category": "linear", "list": rows[offset: offset + limit]}
+        if request.url.path == bybit.OPEN_INTEREST:
+            result |= {"symbol": "BTCUSDT", "nextPageCursor": str(offset + limit) if offset + limit < len(rows) else ""}
+        return httpx.Response(200, json={"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": 1})
+    return handler
 
 
-def test_bybit_replay_refuses_start_time_without_end_time():
+def test_bybit_live_client_pages_oi_by_cursor_and_funding_backwards_by_end_time():
+    days = [date(2025, 1, 1) + timedelta(days=i) for i in range(450)]
+    oi = [{"openInterest": f"{50000 + i}.5", "timestamp": str(ms(d + timedelta(days=1)))} for i, d in enumerate(days)]
+    funding = [{"symbol": "BTCUSDT", "fundingRate": "0.0001", "fundingRateTimestamp": str(ms(d, h))}
+               for d in days for h in (0, 8, 16)]
+    requests: list[httpx.Request] = []
+    server = _bybit_server(oi, funding)
+    client = bybit.BybitClient(mock_http(lambda r: requests.append(r) or server(r)))
+    got = client.open_interest_history(days[0], days[-1] + timedelta(days=1))
+    pages = [r for r in requests if r.url.path == bybit.OPEN_INTEREST]
+    assert len(got) == 450 and len({r["timestamp"] for r in got}) == 450 and len(pages) == 3
+    assert "cursor" not in pages[0].url.params and pages[1].url.params["cursor"] == "200"
+    assert bybit.parse_open_interest(got)["oi_date"].to_list() == days
+    rates = client.funding_history(days[0], days[-1] + timedelta(days=1))
+    fpages = [r for r in requests if r.url.path == bybit.FUNDING_HISTORY]
+    assert len(rates) == 450 * 3 and len({r["fundingRateTimestamp"] for r in rates}) == 450 * 3
+    assert len(fpages) == 7 and int(fpages[1].url.params["endTime"]) < int(fpages[0].url.params["endTime"])
+
+
+def test_bybit_replay_holds_no_history_and_the_planner_skips_it():
+    """No public Bybit history exists: replay answers 404 replay-no-data (a clear error), and says so beforehand."""
+    from pipelines.ingest.derivatives import plan_sources
+    from pipelines.landing.tables import FUTURES_FUNDING, FUTURES_OPEN_INTEREST
+    from pipelines.replay import bybit as bybit_replay
+    from pipelines.resources import SourcesResource
+
     http, _ = replay_http()
-    resp = http.get("bybit", bybit.BASE_URL + bybit.FUNDING_HISTORY,
-                    params={"category": "linear", "symbol": "BTCUSDT", "startTime": ms(FEB5)})
-    assert resp.json()["retCode"] == 10001
+    for call in (lambda c: c.open_interest_history(FEB5, date(2026, 2, 6)), lambda c: c.funding_history(FEB5, date(2026, 2, 6))):
+        with pytest.raises(SourceHTTPError) as err:
+            call(bybit.BybitClient(http))
+        assert err.value.source == "bybit" and err.value.status == 404
+        assert "retCode replay-no-data" in str(err.value) and "no Bybit history" in str(err.value)
+    assert not any(bybit_replay.serves(e) for e in bybit_replay.ENDPOINTS)
+    replay, live = SourcesResource(mode="replay", replay_dir=str(REPLAY_DATA_DIR)), SourcesResource(mode="live")
+    for table in (FUTURES_OPEN_INTEREST, FUTURES_FUNDING):
+        planned, notes = plan_sources("auto", False, table, replay.unavailable)
+        assert planned == ["binance"]
+        assert [n.split(":")[0] for n in notes] == ["bybit skipped", "okx skipped"]
+        assert "replay holds no Bybit history" in notes[0]
+        assert plan_sources("auto", False, table, live.unavailable) == (["binance", "bybit", "okx"], [])
+
+
+def test_binance_replay_serves_the_observed_oi_from_2024_04_28():
+    http, transport = replay_http()
+    rows = binance_futures.BinanceFuturesClient(http, live=False).open_interest_history(date(2024, 1, 11), date(2026, 3, 1))
+    df = binance_futures.parse_open_interest(rows)
+    assert df.height == 672 and df["oi_date"].min() == date(2024, 4, 28) and df["oi_date"].max() == date(2026, 2, 28)
+    assert df["oi_date"].n_unique() == 672  # every day, none twice
+    assert len([r for r in transport.requests if r.url.path == binance_futures.OPEN_INTEREST_HIST]) == 2  # 500 a page
 
 
 def test_replay_answers_are_byte_identical_for_identical_requests():
@@ -317,8 +363,8 @@ def test_replay_answers_are_byte_identical_for_identical_requests():
     bodies = []
     for _ in range(2):
         http, _ = replay_http()
-        params = {"category": "linear", "symbol": "BTCUSDT", "intervalTime": "1d", "startTime": ms(FEB5), "endTime": ms(date(2026, 2, 10))}
-        bodies.append(http.get("bybit", bybit.BASE_URL + bybit.OPEN_INTEREST, params=params).content)
+        params = {"symbol": "BTCUSDT", "period": "1d", "startTime": ms(FEB5), "endTime": ms(date(2026, 2, 10))}
+        bodies.append(http.get("binance", binance_futures.BASE_URL + binance_futures.OPEN_INTEREST_HIST, params=params).content)
         bodies.append(http.get("binance", binance_futures.BASE_URL + binance_futures.FUNDING_RATE,
                                params={"symbol": "BTCUSDT", "startTime": ms(FEB5), "limit": 10}).content)
     assert bodies[0] == bodies[2] and bodies[1] == bodies[3]

@@ -30,8 +30,8 @@ def test_replay_skips_okx_with_a_note_and_live_plans_it():
     live = SourcesResource(mode="live")
     for table in (FUTURES_OPEN_INTEREST, FUTURES_FUNDING):
         planned, notes = d.plan_sources("auto", False, table, replay.unavailable)
-        assert planned == ["binance", "bybit"]
-        assert len(notes) == 1 and notes[0].startswith("okx skipped: replay holds no OKX history")
+        assert planned == ["binance"]  # replay bundles no Bybit or OKX history
+        assert len(notes) == 2 and notes[1].startswith("okx skipped: replay holds no OKX history")
         assert d.plan_sources("auto", True, table, live.unavailable) == (["coinglass", "binance", "bybit", "okx"], [])
     planned, notes = d.plan_sources("auto", False, FUTURES_LIQUIDATIONS, replay.unavailable)
     assert planned == [] and "keyless liquidation history starts when a user starts collecting live" in notes[0]

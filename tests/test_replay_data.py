@@ -86,6 +86,15 @@ def test_replay_serves_binance_oi_before_december_2024():
     assert (df["oi_close_usd"] > 1e9).all()
 
 
+def test_the_raw_oi_table_starts_with_the_first_observed_binance_day():
+    """raw.futures_open_interest's window check starts where the bundled observed Binance OI does (not where a
+    venue pairing once did), so a load keeps every observed day."""
+    from pipelines.landing.tables import FUTURES_OPEN_INTEREST
+
+    first = min(datetime.fromtimestamp(r["timestamp"] / 1000, tz=UTC).date() for r in bundled_oi()) - timedelta(days=1)
+    assert FUTURES_OPEN_INTEREST.history_start == first == date(2024, 4, 28)
+
+
 @pytest.mark.parametrize(("symbol", "pair"), [("xauusd", "XAUUSD"), ("xagusd", "XAGUSD")])
 def test_gold_and_silver_replay_closes_are_the_spot_bars(reference, symbol, pair):
     with open(reference / "macro" / f"simom1-XAUUSD-history__{pair}_D1.csv", newline="") as fh:

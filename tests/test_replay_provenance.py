@@ -28,7 +28,7 @@ def derived(rel: str, day: date) -> bool:
 
 
 def test_derived_days_follow_the_readmes():
-    assert derived("bybit/funding_history_linear_BTCUSDT.json", date(2026, 2, 5))  # derived throughout
+    assert not list((REPLAY_DATA_DIR / "bybit").glob("*.json"))  # Bybit placeholders (derived throughout) dropped
     assert derived("deribit/smile_params.json", date(2026, 2, 5))  # the rendered chain
     assert not derived("binance_futures/fundingRate_BTCUSDT.json", date(2026, 2, 5))  # real Binance funding
     cg_oi = "coinglass/futures_open_interest_aggregated_history_BTC_1d.json"
@@ -49,9 +49,16 @@ def get(url: str, replay_dir: Path = REPLAY_DATA_DIR, **headers) -> httpx.Respon
 
 
 def test_the_replay_transport_sends_the_derived_days_only_for_derived_inputs():
+    oi = get("https://fapi.binance.com/futures/data/openInterestHist?symbol=BTCUSDT&period=1d"
+             "&startTime=1720569600000&endTime=1720828800000")
+    spans = parse_days(oi.headers[DERIVED_DAYS_HEADER])
+    assert is_derived(date(2024, 7, 10), spans) and not is_derived(date(2024, 7, 11), spans)
+    funding = get("https://fapi.binance.com/fapi/v1/fundingRate?symbol=BTCUSDT&startTime=1770249600000&limit=3")
+    assert funding.status_code == 200 and DERIVED_DAYS_HEADER not in funding.headers  # observed throughout
     bybit = get("https://api.bybit.com/v5/market/funding/history?category=linear&symbol=BTCUSDT"
                 "&startTime=1770249600000&endTime=1770335999999&limit=200")
-    assert is_derived(date(2026, 2, 5), parse_days(bybit.headers[DERIVED_DAYS_HEADER]))
+    assert bybit.status_code == 404 and bybit.json()["retCode"] == "replay-no-data"
+    assert DERIVED_DAYS_HEADER not in bybit.headers  # nothing served, nothing derived
     farside = get("https://farside.co.uk/bitcoin-etf-flow-all-data/")
     assert farside.status_code == 200 and DERIVED_DAYS_HEADER not in farside.headers
 
@@ -82,3 +89,15 @@ def test_live_redirects_come_from_the_environment():
     assert load_settings({}).redirects == {}
     with pytest.raises(ValueError, match="entry 'farside.co.uk' is not host=http"):
         load_settings({"BTC_SIGNALS_LIVE_REDIRECTS": "farside.co.uk"})
+
+
+def test_the_replay_names_the_btc_close_for_what_it_is():
+    """The klines the replay serves are Yahoo's BTC-USD aggregate close: rows say so in replay, `binance` live."""
+    from pipelines.resources import SourcesResource
+    from pipelines.sources import binance_futures, binance_spot
+
+    replay, live = SourcesResource(mode="replay", replay_dir=str(REPLAY_DATA_DIR)), SourcesResource(mode="live")
+    assert replay.source_name(binance_spot.SOURCE, binance_spot.KLINES) == "yahoo_btc_usd_aggregate"
+    assert live.source_name(binance_spot.SOURCE, binance_spot.KLINES) == "binance"
+    # Binance's futures answers in replay are Binance's own (observed): they keep the name
+    assert replay.source_name(binance_futures.SOURCE, binance_futures.FUNDING_RATE) == "binance"

@@ -93,27 +93,29 @@ def test_the_regime_gives_a_verdict_every_day_marked_partial(con):
 
 
 def test_derived_inputs_are_flagged_and_said(con):
-    # the replay's open interest is derived before 2026-02-20 (provenance.csv) and every option chain is rendered
+    # the replay's open interest is observed Binance OI except two filled snapshots (2024-07-10, 07-12) and the
+    # rows whose 7d/30d change reads them; every option chain is rendered
     oi = con.execute(
-        """select bool_and(is_derived), bool_and(reading_text like '%[derived input:%')
-           from marts.signal_dashboard where indicator = 'open_interest' and as_of_date between '2025-01-01' and '2026-02-15'
-             and status <> 'no_data'""").fetchone()
-    assert oi == (True, True)
+        """select as_of_date, reading_text like '%[derived input: binance OI%' from marts.signal_dashboard
+           where indicator = 'open_interest' and is_derived order by 1""").fetchall()
+    assert [str(d) for d, _ in oi] == ["2024-07-10", "2024-07-12", "2024-07-17", "2024-07-19", "2024-08-09", "2024-08-11"]
+    assert all(said for _, said in oi)
     skew = con.execute(
         """select bool_and(is_derived) from marts.signal_dashboard
            where indicator = 'risk_reversal_25d' and status <> 'no_data'""").fetchone()[0]
     assert skew is True
     observed = con.execute(
         """select bool_or(is_derived) from marts.signal_dashboard
-           where indicator in ('etf_net_flow', 'price_vs_key_levels', 'macro_risk_appetite', 'hash_price')""").fetchone()[0]
-    assert observed is False
+           where indicator in ('etf_net_flow', 'price_vs_key_levels', 'macro_risk_appetite', 'hash_price',
+                               'funding_rate')""").fetchone()[0]
+    assert observed is False  # funding: Binance's real fundings alone (no Bybit copy in replay)
 
 
 def test_keyless_rows_name_their_venues(con):
     text = con.execute(
         """select reading_text from marts.signal_dashboard
            where indicator = 'open_interest' and as_of_date = '2026-02-05'""").fetchone()[0]
-    assert "binance+bybit only (keyless: 2 venues" in text
+    assert "binance only (keyless: 1 venue" in text
 
 
 def test_reference_case_reads_bear_for_the_observed_rows(con):

@@ -1,4 +1,9 @@
-"""BTC daily candles (Binance spot BTCUSDT, keyless): the price every indicator is read against."""
+"""BTC daily candles (Binance spot BTCUSDT, keyless): the price every indicator is read against.
+
+Rows carry the name of what they really are (``SourcesResource.source_name``): ``binance`` live; in replay
+``yahoo_btc_usd_aggregate``, because the bundled candles served through the klines endpoint are Yahoo Finance's
+BTC-USD aggregate 00:00 UTC bars (no public copy of Binance's own daily klines exists for the window).
+"""
 
 from collections.abc import Iterator
 
@@ -9,8 +14,9 @@ from pipelines.sources import binance_spot
 
 
 def fetch(f: Fetch) -> Iterator[Part]:
-    candles = binance_spot.fetch_daily_klines(f.http, *f.window)
-    yield Part(binance_spot.SOURCE, binance_spot.KLINES, binance_spot.parse_klines(candles))
+    source = f.sources.source_name(binance_spot.SOURCE, binance_spot.KLINES)
+    candles = binance_spot.fetch_daily_klines(f.http, *f.window, source=source)
+    yield Part(source, binance_spot.KLINES, binance_spot.parse_klines(candles))
 
 
 def expectations() -> list:

@@ -11,9 +11,9 @@ Sources, per table (``source`` says which one a row came from, ``venue`` which m
   window is landed only when the orders fetched reach back before its first day's start (proven fully covered).
 
 ``auto`` fetches CoinGlass when ``COINGLASS_API_KEY`` is set *and* the keyless venues (cheap), so dbt can
-compare the two; without a key, the venues only. A venue the mode cannot serve (OKX in replay: no OKX history
-is bundled) is skipped by the planner, which asks :meth:`SourcesResource.unavailable`, and the run's notes say
-so. CoinGlass and the keyless venues planned may each fail alone (the reason is recorded); the venues planned
+compare the two; without a key, the venues only. A venue the mode cannot serve (Bybit and OKX in replay: no
+public history of either exists, so none is bundled, and replay's keyless rows are Binance's alone) is skipped by
+the planner, which asks :meth:`SourcesResource.unavailable`, and the run's notes say so. CoinGlass and the keyless venues planned may each fail alone (the reason is recorded); the venues planned
 are all-or-none (a venue that answers badly is an error, not a silently thinner sum). A load replaces the
 window's rows of the sources it landed, so a source not fetched this time keeps its rows.
 """

@@ -167,7 +167,8 @@ FUTURES_OPEN_INTEREST = RawTable(
     description="BTC futures open interest per day: CoinGlass all-exchange aggregate (OHLC, USD; venue 'all') "
     "and/or the keyless venues Binance USDⓈ-M, Bybit and OKX (close, USD or BTC). Binance keeps only 30 days; OKX's "
     "1Dutc bars go back to 2024-01-01 and are fetched live only (replay bundles no OKX history).",
-    publication=_DERIVATIVES, freshness_key="futures_open_interest", history_start=date(2024, 12, 7),
+    publication=_DERIVATIVES, freshness_key="futures_open_interest",
+    history_start=date(2024, 4, 28),  # the first observed Binance OI day (replay); CoinGlass's aggregate from 2024-12-07
 )
 FUTURES_FUNDING = RawTable(
     name="futures_funding", group="derivatives", date_column="funding_date",

@@ -1,5 +1,10 @@
 """Replay server for Binance spot (api.binance.com and its mirrors): candles from binance/BTCUSDT-1d.json (see its
-README), served with Binance's semantics for symbol, interval, startTime, endTime and limit (default 500, max 1000)."""
+README), served with Binance's semantics for symbol, interval, startTime, endTime and limit (default 500, max 1000).
+
+The candles are **not Binance's**: they are Yahoo Finance's BTC-USD, a multi-venue USD aggregate whose daily bar
+closes at 00:00 UTC (no public copy of Binance's own BTCUSDT daily klines exists for the window). :data:`SERVED_AS`
+is the name the rows carry in replay (``SourcesResource.source_name`` answers it; live rows say ``binance``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import httpx
 
 from pipelines.replay.transport import ReplayData, json_response, replay_server
 from pipelines.sources.binance_spot import HOSTS, KLINES, MAX_LIMIT, SYMBOL
+
+SERVED_AS = "yahoo_btc_usd_aggregate"  # what replay's klines really are: Yahoo's BTC-USD 00:00 UTC aggregate close
 
 
 def _replay(request: httpx.Request, data: ReplayData) -> httpx.Response:

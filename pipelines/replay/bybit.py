@@ -1,67 +1,50 @@
-"""Replay server for api.bybit.com (bundled rows, oldest first on disk; answered newest first like the real API)."""
+"""Replay server for Bybit (``api.bybit.com``): the bundled dataset has **no Bybit history**, and says so.
+
+No public copy of Bybit's linear BTCUSDT funding or open interest was found (``shared/reference-data/SOURCES.md``;
+``pipelines/replay/data/bybit/README.md``). The replay once served placeholders (Binance's funding copied, 0.65 ×
+Binance's OI); the dataset holds only real series, so they were dropped rather than shown as a venue. Every Bybit
+request in replay mode is answered ``HTTP 404`` with a Bybit-style envelope whose ``retCode`` is
+``replay-no-data``; the client reports it as one clear error naming the endpoint. The live Bybit client is
+unchanged (tested on real-shape payloads).
+
+As for OKX (:mod:`pipelines.replay.okx`): :func:`serves` / :func:`why_not` tell per endpoint whether replay has
+data (never, today); ``SourcesResource.unavailable`` asks them, so the derivatives planner skips Bybit in replay
+with a note instead of failing.
+"""
 
 from __future__ import annotations
 
-import base64
-from typing import Any
-
 import httpx
 
-from pipelines.replay.clock import replay_now
+from pipelines.replay.okx import NO_DATA_CODE
 from pipelines.replay.transport import ReplayData, json_response, replay_server
-from pipelines.sources.bybit import CATEGORY, FUNDING_HISTORY, HOST, MAX_LIMIT, OPEN_INTEREST, SYMBOL
+from pipelines.sources import bybit
 
-
-REPLAY_FILES = {FUNDING_HISTORY: "funding_history_linear_BTCUSDT.json", OPEN_INTEREST: "open_interest_linear_BTCUSDT_1d.json"}
-
-
-# The envelope's server ``time``: the replay dataset's last instant (2026-03-01 00:00 UTC), so that an
-# identical request gets an identical body (the landing archive stores each distinct body once).
+REPLAY_FOLDER = "bybit"
+ENDPOINTS = (bybit.FUNDING_HISTORY, bybit.OPEN_INTEREST)
+SERVED: frozenset[str] = frozenset()  # endpoints the bundled dataset serves
+# The envelope's server ``time``: the dataset's last instant (2026-03-01 00:00 UTC), so identical requests get
+# identical bodies.
 REPLAY_SERVER_TIME_MS = 1772323200000
 
 
-def _envelope(result: dict[str, Any] | None, code: int = 0, msg: str = "OK") -> httpx.Response:
-    return json_response({"retCode": code, "retMsg": msg, "result": result or {}, "retExtInfo": {},
-                          "time": REPLAY_SERVER_TIME_MS})
+def serves(endpoint: str) -> bool:
+    """Whether the replay dataset has Bybit data for ``endpoint``."""
+    return endpoint in SERVED
 
 
-@replay_server(HOST)
+def why_not(endpoint: str) -> str | None:
+    """Why replay cannot answer ``endpoint`` (None when it can): what a planner notes when it skips Bybit."""
+    if serves(endpoint):
+        return None
+    return f"replay holds no Bybit history for {endpoint} (no public copy exists; Bybit is fetched live only)"
+
+
+@replay_server(bybit.HOST)
 def _replay(request: httpx.Request, data: ReplayData) -> httpx.Response:
     path = request.url.path
-    if path not in REPLAY_FILES:
+    if path not in ENDPOINTS:
         return httpx.Response(404, text="Not Found")
-    q = request.url.params
-    if q.get("category") != CATEGORY:
-        return _envelope(None, 10001, "params error: category only support linear or inverse")
-    if q.get("symbol") != SYMBOL:
-        return _envelope(None, 10001, "params error: symbol invalid")
-    try:
-        limit = int(q.get("limit", MAX_LIMIT if path == FUNDING_HISTORY else 50))
-        start = int(q["startTime"]) if "startTime" in q else None
-        end = int(q["endTime"]) if "endTime" in q else None
-    except ValueError:
-        return _envelope(None, 10001, "params error: startTime, endTime and limit must be integers")
-    if not 1 <= limit <= MAX_LIMIT:
-        return _envelope(None, 10001, "params error: limit must be in [1, 200]")
-    if path == FUNDING_HISTORY and start is not None and end is None:
-        return _envelope(None, 10001, "params error: endTime is required when startTime is passed")
-    if path == OPEN_INTEREST and q.get("intervalTime") != "1d":
-        return _envelope(None, 10001, "params error: intervalTime invalid (replay holds 1d)")
-    key = "fundingRateTimestamp" if path == FUNDING_HISTORY else "timestamp"
-    if end is None:
-        end = int(replay_now().timestamp() * 1000)
-    rows = [r for r in data.json(f"bybit/{REPLAY_FILES[path]}")
-            if (start is None or int(r[key]) >= start) and int(r[key]) <= end]
-    rows.reverse()  # newest first
-    if path == FUNDING_HISTORY:
-        return _envelope({"category": CATEGORY, "list": rows[:limit]})
-    offset = 0
-    if q.get("cursor"):
-        try:
-            offset = int(base64.urlsafe_b64decode(q["cursor"].encode()).decode().removeprefix("page="))
-        except ValueError:
-            return _envelope(None, 10001, "params error: cursor invalid")
-    page = rows[offset: offset + limit]
-    more = offset + limit < len(rows)
-    cursor = base64.urlsafe_b64encode(f"page={offset + limit}".encode()).decode() if more else ""
-    return _envelope({"symbol": SYMBOL, "category": CATEGORY, "list": page, "nextPageCursor": cursor})
+    return json_response({"retCode": NO_DATA_CODE, "retMsg": f"{why_not(path)}; see {REPLAY_FOLDER}/README.md in the "
+                          "replay dataset; use live mode to fetch it", "result": {}, "retExtInfo": {},
+                          "time": REPLAY_SERVER_TIME_MS}, status_code=404)

@@ -3,7 +3,7 @@
 Two files, both ``file,…,origin,how`` with ``origin`` one of ``real`` / ``derived``:
 
 * ``data/<folder>/provenance.csv`` — ``file,day,origin,how``: one row per day of a file (coinglass futures,
-  binance_futures, bybit), written by ``scripts/build_replay_derivatives.py``;
+  binance_futures), written by ``scripts/build_replay_derivatives.py``;
 * ``data/provenance_files.csv`` — ``file,first_day,last_day,origin,how``: a day range of a file (open-ended when
   a bound is empty; both empty = the whole file), for every file whose origin changes at most a few times.
   Day rows win over range rows for the same file. A served file declared in neither is an error.

@@ -25,7 +25,7 @@ from typing import Any
 import polars as pl
 
 from pipelines.landing.tables import FUTURES_FUNDING, FUTURES_OPEN_INTEREST
-from pipelines.sources.fields import DAY_MS, date_to_ms, exchange_funding_row, number
+from pipelines.sources.fields import DAY_MS, date_to_ms, error_detail, exchange_funding_row, number
 from pipelines.sources.http import HttpClient, SourceHTTPError, SourceParseError, declare_rate_limit, decode_json
 
 SOURCE = "binance"
@@ -50,13 +50,7 @@ class BinanceFuturesClient:
     def _get(self, path: str, params: dict[str, Any]) -> list[Any]:
         response = self.http.get(SOURCE, BASE_URL + path, params=params, endpoint=path)
         if response.status_code >= 400:
-            detail = ""
-            try:
-                body = response.json()
-                if isinstance(body, dict):
-                    detail = f": code {body.get('code')} {body.get('msg')}"
-            except ValueError:
-                pass
+            detail = error_detail(response, "code", "msg")
             hint = " (IP banned for ignoring rate limits)" if response.status_code == 418 else ""
             raise SourceHTTPError(SOURCE, path, f"HTTP {response.status_code}{detail}{hint}", status=response.status_code)
         body = decode_json(SOURCE, path, response)

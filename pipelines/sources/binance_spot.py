@@ -38,29 +38,31 @@ def _ms(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
-def fetch_daily_klines(http: HttpClient, start: date, end: date, symbol: str = SYMBOL) -> list[list[Any]]:
-    """Daily candles opening in [start, end), following Binance's 1000-candle pages."""
+def fetch_daily_klines(http: HttpClient, start: date, end: date, symbol: str = SYMBOL,
+                       source: str = SOURCE) -> list[list[Any]]:
+    """Daily candles opening in [start, end), following Binance's 1000-candle pages. ``source``: the name the
+    answers are filed and errors reported under (``SourcesResource.source_name``: replay serves another series)."""
     out: list[list[Any]] = []
     cursor, stop = _ms(start), _ms(end) - 1
     host = HOSTS[0]
     while cursor <= stop:
         params = {"symbol": symbol, "interval": "1d", "startTime": cursor, "endTime": stop, "limit": MAX_LIMIT}
-        response = http.get(SOURCE, f"https://{host}{KLINES}", params=params, endpoint=KLINES)
+        response = http.get(source, f"https://{host}{KLINES}", params=params, endpoint=KLINES)
         if response.status_code in (403, 451) and host == HOSTS[0]:
             host = HOSTS[1]  # location refused: the market-data host serves the same data
             continue
         if response.status_code >= 400:
             body = response.text[:200]
-            raise SourceHTTPError(SOURCE, KLINES, f"HTTP {response.status_code}: {body}", status=response.status_code)
-        page = decode_json(SOURCE, KLINES, response)
+            raise SourceHTTPError(source, KLINES, f"HTTP {response.status_code}: {body}", status=response.status_code)
+        page = decode_json(source, KLINES, response)
         if not isinstance(page, list):
-            raise SourceParseError(SOURCE, KLINES, "expected a JSON array of candles", field="body", value=page)
+            raise SourceParseError(source, KLINES, "expected a JSON array of candles", field="body", value=page)
         if not page:
             break
         out.extend(page)
         last_open = page[-1][0] if isinstance(page[-1], list) and page[-1] else None
         if not isinstance(last_open, int):
-            raise SourceParseError(SOURCE, KLINES, "candle open time is not an integer", field="openTime", value=last_open)
+            raise SourceParseError(source, KLINES, "candle open time is not an integer", field="openTime", value=last_open)
         if len(page) < MAX_LIMIT:
             break
         cursor = last_open + DAY_MS

@@ -25,7 +25,7 @@ from typing import Any
 import polars as pl
 
 from pipelines.landing.tables import FUTURES_FUNDING, FUTURES_OPEN_INTEREST
-from pipelines.sources.fields import DAY_MS, date_to_ms, exchange_funding_row, number
+from pipelines.sources.fields import DAY_MS, date_to_ms, error_detail, exchange_funding_row, number
 from pipelines.sources.http import HttpClient, SourceError, SourceHTTPError, SourceParseError, declare_rate_limit, decode_json
 
 SOURCE = "bybit"
@@ -48,7 +48,8 @@ class BybitClient:
     def _result(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         response = self.http.get(SOURCE, BASE_URL + path, params=params, endpoint=path)
         if response.status_code >= 400:
-            raise SourceHTTPError(SOURCE, path, f"HTTP {response.status_code}", status=response.status_code)
+            detail = error_detail(response, "retCode", "retMsg")
+            raise SourceHTTPError(SOURCE, path, f"HTTP {response.status_code}{detail}", status=response.status_code)
         body = decode_json(SOURCE, path, response)
         if not isinstance(body, dict) or "retCode" not in body:
             raise SourceParseError(SOURCE, path, "expected an object with 'retCode'", field="retCode", value=None)

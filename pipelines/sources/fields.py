@@ -43,3 +43,16 @@ def exchange_funding_row(at: datetime, venue: str, symbol: str, pct: float, reco
     return {"funding_date": at.date(), "funding_time": at, "venue": venue, "symbol": symbol,
             "funding_open_pct": None, "funding_high_pct": None, "funding_low_pct": None,
             "funding_rate_pct": pct, "payload": payload(record)}
+
+
+def error_detail(response: Any, code_key: str, msg_key: str) -> str:
+    """What an HTTP error answer says, for the error message: ``": <code_key> <code> <msg>"`` from a JSON error
+    envelope (e.g. Binance's ``code``/``msg``, Bybit's ``retCode``/``retMsg``), else the body's first 200
+    characters, else nothing."""
+    try:
+        body = response.json()
+    except ValueError:
+        return f": {response.text[:200]}" if response.text.strip() else ""
+    if isinstance(body, dict) and code_key in body:
+        return f": {code_key} {body[code_key]} {body.get(msg_key)}"
+    return ""

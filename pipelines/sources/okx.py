@@ -71,6 +71,7 @@ from pipelines.sources.coinglass import (
     FUTURES_OI_SCHEMA,
     date_to_ms,
 )
+from pipelines.sources.fields import error_detail
 from pipelines.sources.http import HttpClient, SourceError, SourceHTTPError, SourceParseError, declare_rate_limit, decode_json
 
 SOURCE = "okx"
@@ -113,13 +114,7 @@ class OkxClient:
     def _data(self, path: str, params: dict[str, Any]) -> list[Any]:
         response = self.http.get(SOURCE, BASE_URL + path, params=params, endpoint=path)
         if response.status_code >= 400:
-            detail = ""
-            try:
-                body = response.json()
-                if isinstance(body, dict) and "code" in body:
-                    detail = f": code {body.get('code')} {body.get('msg')}"
-            except ValueError:
-                detail = f": {response.text[:200]}" if response.text.strip() else ""
+            detail = error_detail(response, "code", "msg")
             raise SourceHTTPError(SOURCE, path, f"HTTP {response.status_code}{detail}", status=response.status_code)
         body = decode_json(SOURCE, path, response)
         if not isinstance(body, dict) or "code" not in body:

@@ -164,7 +164,7 @@ def test_the_ui_and_the_report_in_a_browser(dagster_dev, tmp_path):
     assert {"etf_net_flow", "funding_rate", "price_vs_key_levels", "hash_price", "regime"} <= set(readings)
     assert all(any(s in r for s in ("bull_confirmation", "neutral", "bear_continuation", "no_data")) for r in readings.values())
     assert "66,996" in readings["price_vs_key_levels"]  # the close of 2026-02-28, then the rule and the source
-    assert "binance" in readings["price_vs_key_levels"] and "(data of 2026-02-28)" in readings["price_vs_key_levels"]
+    assert "yahoo_btc_usd_aggregate" in readings["price_vs_key_levels"] and "(data of 2026-02-28)" in readings["price_vs_key_levels"]
     assert [c["key"] for c in dashboard["charts"]] == ["chart_last_90_days", "chart_whole_window"]
     assert dashboard["charts"][0]["alt"].endswith("2025-12-01 .. 2026-02-28")
     assert dashboard["charts"][1]["alt"].endswith("2024-01-11 .. 2026-02-28")

@@ -9,7 +9,7 @@
 -- (docs/derivatives.md, "One daily definition of funding").
 -- One row per day and source kind (coinglass, keyless); int_futures_funding__daily picks one per day and the
 -- cross-source test compares the two on this same formula. is_derived: an input of the day is derived
--- (replay provenance); venues: which venues the figure covers.
+-- (replay provenance; a venue's OI counts only as a weight across venues); venues: which venues the figure covers.
 with
 
 coinglass as (select * from {{ ref('stg_coinglass__futures_funding') }}),
@@ -46,10 +46,16 @@ keyless as (
         count(venue_oi.oi_usd) = count(*)                               as is_oi_weighted,
         string_agg(venue_day.venue, '+' order by venue_day.venue)       as source,
         string_agg(venue_day.venue, '+' order by venue_day.venue)       as venues,
-        bool_or(venue_day.is_derived or coalesce(venue_oi.is_derived, false))
+        -- a venue's OI is an input only as a weight across two or more venues (one venue: its funding alone)
+        bool_or(venue_day.is_derived)
+            or (count(*) > 1 and bool_or(coalesce(venue_oi.is_derived, false)))
                                                                         as is_derived,
-        string_agg(case when venue_day.is_derived then venue_day.venue || ' funding' end, ', '
-                   order by venue_day.venue)                            as derived_inputs
+        nullif(concat_ws(', ',
+            string_agg(case when venue_day.is_derived then venue_day.venue || ' funding' end, ', '
+                       order by venue_day.venue),
+            case when count(*) > 1
+                 then string_agg(case when venue_oi.is_derived then venue_day.venue || ' OI (weight)' end, ', '
+                                 order by venue_day.venue) end), '')    as derived_inputs
     from venue_day
     left join venue_oi on venue_oi.oi_date = venue_day.funding_date and venue_oi.venue = venue_day.venue
     group by venue_day.funding_date

@@ -37,9 +37,17 @@ series as (
 
 with_changes as (
     select
-        series.*,
+        series.* exclude (is_derived, derived_inputs),
         week_ago.oi_usd                                                     as oi_usd_7d_ago,
-        month_ago.oi_usd                                                    as oi_usd_30d_ago
+        month_ago.oi_usd                                                    as oi_usd_30d_ago,
+        -- the changes read the day 7 and 30 days earlier too: a derived one makes the row derived
+        series.is_derived or coalesce(week_ago.is_derived, false) or coalesce(month_ago.is_derived, false)
+                                                                            as is_derived,
+        nullif(concat_ws(', ',
+            series.derived_inputs,
+            case when week_ago.is_derived then week_ago.derived_inputs || ' 7 days earlier' end,
+            case when month_ago.is_derived then month_ago.derived_inputs || ' 30 days earlier' end), '')
+                                                                            as derived_inputs
     from series
     left join series as week_ago
         on week_ago.source = series.source and week_ago.oi_date = series.oi_date - interval 7 day

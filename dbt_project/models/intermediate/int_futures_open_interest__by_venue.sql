@@ -1,4 +1,5 @@
--- Futures OI at each UTC day's close per venue of the keyless fallback (Binance, Bybit, OKX), in USD.
+-- Futures OI at each UTC day's close per venue of the keyless fallback (Binance, Bybit, OKX live; Binance alone
+-- in replay, which bundles no Bybit or OKX history), in USD.
 -- Bybit reports BTC; it is valued at the BTC daily close (the same formula the dashboard and the
 -- cross-source test use).
 with

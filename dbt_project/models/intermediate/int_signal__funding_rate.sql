@@ -50,7 +50,8 @@ final as (
         'pct_per_8h'                                                    as reading_unit,
         case when funding_date is null then 'no data'
              else {{ fmt_num('funding_pct_8h', 4) }} || ' % per 8h at the close of ' || {{ fmt_date('funding_date') }}
-                  || ' (' || venues || case when is_oi_weighted then ', OI-weighted' else ', equal-weighted' end || ')'
+                  || ' (' || venues || case when venues not like '%+%' then ''  -- one venue (or CoinGlass's figure): no weights
+                                            when is_oi_weighted then ', OI-weighted' else ', equal-weighted' end || ')'
                   || '; ' || sign_changes_in_window || ' sign changes in ' || {{ fmt_int('bear_window_days') }} || 'd'
                   || case when positive_streak_days > 0 then '; positive ' || positive_streak_days || 'd in a row'
                           when negative_streak_days > 0 then '; negative ' || negative_streak_days || 'd in a row'
