@@ -34,9 +34,10 @@ run: setup
 show:
 	$(BIN)/btc-signals show $(if $(DATE),--date $(DATE),)
 
-## The test suite.
+## The test suite, on every core (pytest-xdist: a test file at a time per worker, each worker with its own warehouse).
+TEST_WORKERS ?= auto
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## The Dagster UI (webserver + daemon, so schedules run) on http://127.0.0.1:3000
 dev: setup

@@ -216,7 +216,7 @@ class WarehouseDbtResource(DbtCliResource):
     def setup_for_execution(self, context: InitResourceContext) -> None:
         super().setup_for_execution(context)
         self._lock = _take_writer_lock(context, self.warehouse)
-        prune_dbt_targets(Path(self.project_dir) / "target", keep=KEEP_DBT_TARGETS - 1)
+        prune_dbt_targets(Path(self.project_dir) / os.environ.get("DBT_TARGET_PATH", "target"), keep=KEEP_DBT_TARGETS - 1)
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._lock is not None:

@@ -40,7 +40,13 @@ if _ROOT_TMP:
 _TMP = Path(tempfile.mkdtemp(prefix="btc_signals_tests_"))
 
 
+_WORKER_TARGET: Path | None = None  # a pytest-xdist worker's own dbt target directory
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    global _WORKER_TARGET
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    _WORKER_TARGET = ROOT / "dbt_project" / "target" / f"pytest-{worker}" if worker else None
     os.environ["DO_NOT_TRACK"] = "1"
     os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
@@ -54,6 +60,11 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["DAGSTER_HOME"] = str(home)
     dbt = Path(sys.executable).parent / "dbt"
     project = ROOT / "dbt_project"
+    if _WORKER_TARGET:
+        # a pytest-xdist worker (make test): its warehouse path differs from the other workers', and dbt
+        # re-parses when the profile changes, so each worker parses into its own target directory, which
+        # its dbt builds (dagster-dbt reads DBT_TARGET_PATH) and their partial parsing then use
+        os.environ["DBT_TARGET_PATH"] = str(_WORKER_TARGET.relative_to(project))
     # The same --vars as the dbt build of the replay pipeline (pipelines/assets/dbt.py) and the same
     # profile (this session's warehouse): then every dbt build in the tests reuses this parse
     # (partial parsing) instead of parsing all 227 nodes again, ~9 CPU-seconds each time.
@@ -70,6 +81,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_TMP, ignore_errors=True)  # in RAM: do not leave the session's warehouse behind
+    if _WORKER_TARGET:
+        shutil.rmtree(_WORKER_TARGET, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -121,7 +121,8 @@ def test_killing_the_run_stops_dbt_and_the_next_start_marks_it_failed(tmp_path, 
     if sig == signal.SIGKILL:
         assert code == -signal.SIGKILL
         # dbt writes run_results.json when a build ends: the killed one never got there
-        invocations = list((ROOT / "dbt_project" / "target").glob(f"btc_signals_dbt-{runs[0].run_id[:7]}-*"))
+        target = ROOT / "dbt_project" / os.environ.get("DBT_TARGET_PATH", "target")  # a pytest-xdist worker's own
+        invocations = list(target.glob(f"btc_signals_dbt-{runs[0].run_id[:7]}-*"))
         assert invocations and not any((d / "run_results.json").exists() for d in invocations)
     else:
         assert code != 0, text
