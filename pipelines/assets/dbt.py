@@ -2,20 +2,18 @@
 
 import contextlib
 import io
-import json
 import re
 import sys
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import duckdb
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, Output
+from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, Output
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.charts import as_markdown, load_chart_data, overview_png
-from pipelines.partitions import replay_window
-from pipelines.project import dbt_project
+from pipelines.project import dbt_build_args, dbt_project
 from pipelines.report import markdown_table, read_day
 from pipelines.resources import SourcesResource
 from pipelines.snapshot import publish_reader_copy
@@ -34,20 +32,31 @@ class Translator(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props)
 
 
+class DbtBuildConfig(Config):
+    """How much of the dbt project a run rebuilds."""
+
+    full_refresh: bool = False
+    """False (the daily run): every model, seed and data test, incremental models only over their
+    lookback window, no unit tests. True: everything from scratch, unit tests included
+    (`btc-signals run --dbt-only --full-refresh`)."""
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     dagster_dbt_translator=Translator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
 )
-def btc_signals_dbt(context: AssetExecutionContext, dbt: DbtCliResource, sources: SourcesResource):
-    """`dbt build` of the selected models, seeds and tests. A failing test fails its asset check
-    and dbt skips everything downstream of it, so bad data never reaches the dashboard."""
-    dbt_vars = {"dashboard_end_date": dashboard_end_date(sources).isoformat()}
+def btc_signals_dbt(context: AssetExecutionContext, dbt: DbtCliResource, sources: SourcesResource,
+                    config: DbtBuildConfig):
+    """`dbt build` of the selected models, seeds and tests (``pipelines.project.dbt_build_args``). A
+    failing test fails its asset check and dbt skips everything downstream of it, so bad data never
+    reaches the dashboard."""
     # dbt holds the DuckDB write lock until it exits: collect its events, then add the metadata
     # that needs a read of the warehouse (row counts, date ranges, the latest readings).
     # dagster-dbt echoes every dbt log line to stdout (the `make dev` terminal, the run's stdout): keep
     # dbt's summary and its problems there; the whole log is dbt_project/target/<invocation>/dbt.log.
     with contextlib.redirect_stdout(DbtLogSummary(sys.stdout)):
-        events = list(dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream())
+        args = dbt_build_args(full_refresh=config.full_refresh, settings=sources.settings())
+        events = list(dbt.cli(args, context=context).stream())
     settings = sources.settings()
     db_path = str(settings.duckdb_path)
     published = publish_reader_copy(settings.duckdb_path, settings.reader_path)
@@ -127,11 +136,3 @@ def model_metadata(db_path: str, key: AssetKey) -> dict[str, Any]:
             f"BTC close with the key levels, daily ETF net flows and each indicator's status, {first} .. {last}",
         )),
     }
-
-
-def dashboard_end_date(sources: SourcesResource) -> date:
-    """Replay: the bundled dataset's last day. Live: today (UTC)."""
-    settings = sources.settings()
-    if settings.mode == "replay":
-        return replay_window(settings)[1]
-    return datetime.now(tz=UTC).date()
