@@ -62,17 +62,20 @@ def btc_signals_dbt(context: AssetExecutionContext, dbt: DbtCliResource, sources
     published = publish_reader_copy(settings.duckdb_path, settings.reader_path)
     context.log.info(f"published the read-only copy for readers: {published}")
     keys_by_output = context.assets_def.keys_by_output_name
-    for event in events:
-        key = keys_by_output.get(event.output_name) if isinstance(event, Output) else getattr(event, "asset_key", None)
-        if isinstance(event, (Output, MaterializeResult)) and key is not None and len(key.path) == 2:
-            try:
-                extra = model_metadata(db_path, key)
-            except duckdb.Error as exc:  # the warehouse is busy or the relation is a view of a missing table
-                context.log.warning(f"no metadata for {key.to_user_string()}: {exc}")
-                extra = {}
-            if extra:
-                event = event.with_metadata({**(event.metadata or {}), **extra})
-        yield event
+    with contextlib.ExitStack() as stack:
+        con = None  # one read-only connection for every model (a connect costs ≈ 30 ms of CPU)
+        for event in events:
+            key = keys_by_output.get(event.output_name) if isinstance(event, Output) else getattr(event, "asset_key", None)
+            if isinstance(event, (Output, MaterializeResult)) and key is not None and len(key.path) == 2:
+                try:
+                    con = con or stack.enter_context(duckdb.connect(db_path, read_only=True))
+                    extra = model_metadata(con, key)
+                except duckdb.Error as exc:  # the warehouse is busy or the relation is a view of a missing table
+                    context.log.warning(f"no metadata for {key.to_user_string()}: {exc}")
+                    extra = {}
+                if extra:
+                    event = event.with_metadata({**(event.metadata or {}), **extra})
+            yield event
 
 
 class DbtLogSummary(io.TextIOBase):
@@ -107,20 +110,19 @@ DASHBOARD = AssetKey(["marts", "signal_dashboard"])
 RECENT_DAYS = 90
 
 
-def model_metadata(db_path: str, key: AssetKey) -> dict[str, Any]:
+def model_metadata(con: duckdb.DuckDBPyConnection, key: AssetKey) -> dict[str, Any]:
     """Row count for every model; for the dashboard also its date range, the latest readings and the charts."""
     schema, name = key.path
-    with duckdb.connect(db_path, read_only=True) as con:
-        rows = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
-        meta: dict[str, Any] = {"dagster/row_count": rows}
-        if key != DASHBOARD or rows == 0:
-            return meta
-        first, last, n_ind = con.execute(
-            "select min(as_of_date), max(as_of_date), count(distinct indicator) from marts.signal_dashboard"
-        ).fetchone()
-        latest = read_day(con, last)
-        recent = load_chart_data(con, last - timedelta(days=RECENT_DAYS - 1), last)
-        window = load_chart_data(con)
+    rows = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+    meta: dict[str, Any] = {"dagster/row_count": rows}
+    if key != DASHBOARD or rows == 0:
+        return meta
+    first, last, n_ind = con.execute(
+        "select min(as_of_date), max(as_of_date), count(distinct indicator) from marts.signal_dashboard"
+    ).fetchone()
+    latest = read_day(con, last)
+    recent = load_chart_data(con, last - timedelta(days=RECENT_DAYS - 1), last)
+    window = load_chart_data(con)
     return {
         **meta,
         "first_date": str(first),
