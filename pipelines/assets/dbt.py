@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, Output
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from pydantic import Field
 
 from pipelines.charts import as_markdown, load_chart_data, overview_png
 from pipelines.project import dbt_build_args, dbt_project
@@ -35,10 +36,12 @@ class Translator(DagsterDbtTranslator):
 class DbtBuildConfig(Config):
     """How much of the dbt project a run rebuilds."""
 
-    full_refresh: bool = False
-    """False (the daily run): every model, seed and data test, incremental models only over their
-    lookback window, no unit tests. True: everything from scratch, unit tests included
-    (`btc-signals run --dbt-only --full-refresh`)."""
+    full_refresh: bool = Field(
+        default=False,
+        description="false (the daily run): every model, seed and data test, incremental models over their "
+        "look-back only, no unit tests. true: everything from scratch, unit tests included "
+        "(`btc-signals run --dbt-only --full-refresh`).",
+    )
 
 
 @dbt_assets(
