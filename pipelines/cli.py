@@ -1,6 +1,6 @@
 """btc-signals: the command-line entry point besides the Dagster UI.
 
-    btc-signals run  [--start D] [--end D] [--dbt-only]   materialise every asset over the window in one run
+    btc-signals run  [--start D] [--end D] [--dbt-only] [--full-refresh]   materialise every asset over the window in one run
     btc-signals show [--date D] [--indicator NAME] [--history N]   print the signal dashboard
     btc-signals report [--date D] [--out FILE]   write the day's self-contained HTML report
     btc-signals parse                         (re)build the dbt manifest
@@ -57,10 +57,12 @@ def prepare_environment() -> None:
 
 
 def dbt_parse() -> None:
-    """Write dbt_project/target/manifest.json, which the Dagster definitions need at import."""
-    dbt = Path(sys.executable).parent / "dbt"
-    cmd = [str(dbt) if dbt.exists() else "dbt", "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-           "--profiles-dir", str(DBT_PROJECT_DIR)]
+    """Write dbt_project/target/manifest.json, which the Dagster definitions need at import, with the
+    build's --vars: the dbt build then reuses this parse instead of parsing every node again."""
+    from pipelines.project import dbt_executable, dbt_vars_args
+
+    cmd = [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+           "--profiles-dir", str(DBT_PROJECT_DIR), *dbt_vars_args()]
     subprocess.run(cmd, check=True, cwd=DBT_PROJECT_DIR)
 
 
@@ -94,7 +96,7 @@ def quiet_framework_warnings() -> None:
 
 
 def _execute(instance, job_name: str, log_level: str, tags: dict[str, str] | None = None, *, days: int | None = None,
-             t0: float | None = None):
+             t0: float | None = None, ops: dict | None = None):
     import uuid
 
     from pipelines.definitions import defs
@@ -109,7 +111,7 @@ def _execute(instance, job_name: str, log_level: str, tags: dict[str, str] | Non
         result = job.execute_in_process(
             instance=instance,
             run_id=run_id,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}, **({"ops": ops} if ops else {})},
             tags={**(tags or {}), **writer_tags()},
             raise_on_error=False,
         )
@@ -134,10 +136,11 @@ def writer_tags() -> dict[str, str]:
     return {WRITER_PID_TAG: str(os.getpid()), WRITER_HOST_TAG: socket.gethostname()}
 
 
-def run(start: date, end: date, log_level: str = "CRITICAL", *, raw: bool = True) -> bool:
+def run(start: date, end: date, log_level: str = "CRITICAL", *, raw: bool = True, full_refresh: bool = False) -> bool:
     """Load every raw source for the days start..end (inclusive) as ONE run over the monthly partitions
     holding them (pipelines/partitions.py), then rebuild the dbt models in a second run (only the latter
-    when ``raw`` is false). Both go to the Dagster instance in $DAGSTER_HOME.
+    when ``raw`` is false): the daily increment, or everything from scratch with ``full_refresh``. Both go
+    to the Dagster instance in $DAGSTER_HOME.
 
     Refused at once if another run is writing the warehouse; fails within seconds, in one line, if
     the warehouse cannot be written. The Dagster console log is off by default (``log_level``
@@ -175,7 +178,8 @@ def run(start: date, end: date, log_level: str = "CRITICAL", *, raw: bool = True
                 if raw and not _execute(instance, "raw_sources_job", log_level, range_tags, days=days, t0=t0):
                     print("raw load failed: dbt not run, the dashboard keeps its last good state")
                     return False
-                return _execute(instance, "transform_job", log_level, t0=t0)
+                dbt_config = {"btc_signals_dbt": {"config": {"full_refresh": True}}} if full_refresh else None
+                return _execute(instance, "transform_job", log_level, t0=t0, ops=dbt_config)
     except WarehouseError as exc:
         print(f"btc-signals: {exc}", file=sys.stderr)
         return False
@@ -271,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--verbose", action="store_true", help="also print Dagster's own log (default: progress only)")
     p_run.add_argument("--dbt-only", action="store_true",
                        help="only rebuild the dbt models from the raw data already landed (e.g. after editing a model)")
+    p_run.add_argument("--full-refresh", action="store_true",
+                       help="rebuild every dbt model from scratch and run the dbt unit tests (default: the daily increment)")
     p_show = sub.add_parser("show", help="print the signal dashboard")
     p_show.add_argument("--date", type=_date)
     p_show.add_argument("--indicator")
@@ -300,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         # run failed.)
         signal.signal(signal.SIGTERM, _on_sigterm)
         try:
-            ok = run(start, end, "INFO" if args.verbose else "CRITICAL", raw=not args.dbt_only)
+            ok = run(start, end, "INFO" if args.verbose else "CRITICAL", raw=not args.dbt_only,
+                     full_refresh=args.full_refresh)
         except KeyboardInterrupt as exc:  # outside a run (a run records the interrupt itself and fails)
             print("btc-signals: stopped by a signal; the warehouse keeps its last committed state", file=sys.stderr)
             return EXIT_SIGTERM if isinstance(exc, Stopped) else EXIT_SIGINT

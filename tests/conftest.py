@@ -10,11 +10,8 @@ BTC_SIGNALS_TEST_TMP=<dir> puts them elsewhere.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -58,25 +55,16 @@ def pytest_configure(config: pytest.Config) -> None:
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(home)
-    dbt = Path(sys.executable).parent / "dbt"
-    project = ROOT / "dbt_project"
     if _WORKER_TARGET:
         # a pytest-xdist worker (make test): its warehouse path differs from the other workers', and dbt
         # re-parses when the profile changes, so each worker parses into its own target directory, which
         # its dbt builds (dagster-dbt reads DBT_TARGET_PATH) and their partial parsing then use
-        os.environ["DBT_TARGET_PATH"] = str(_WORKER_TARGET.relative_to(project))
-    # The same --vars as the dbt build of the replay pipeline (pipelines/assets/dbt.py) and the same
-    # profile (this session's warehouse): then every dbt build in the tests reuses this parse
-    # (partial parsing) instead of parsing all 227 nodes again, ~9 CPU-seconds each time.
-    from pipelines.settings import REPLAY_DATA_DIR
+        os.environ["DBT_TARGET_PATH"] = str(_WORKER_TARGET.relative_to(ROOT / "dbt_project"))
+    # The same --vars (one function, pipelines/project.py) and profile (this session's warehouse) as
+    # the dbt builds: every dbt build in the tests then reuses this parse (partial parsing).
+    from pipelines.cli import dbt_parse
 
-    window_end = json.loads((REPLAY_DATA_DIR / "manifest.json").read_text())["window_end"]
-    subprocess.run(
-        [str(dbt), "parse", "--quiet", "--project-dir", str(project), "--profiles-dir", str(project),
-         "--vars", json.dumps({"dashboard_end_date": window_end})],
-        check=True,
-        cwd=project,
-    )
+    dbt_parse()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
