@@ -107,7 +107,7 @@ def cli_run(*args: str) -> float:
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT) as proc:
         for line in proc.stdout:
             out.append(line)
-            if raw_done is None and line.startswith("raw_sources_job run "):
+            if raw_done is None and "] raw_sources_job run " in line:
                 raw_done = time.perf_counter() - t0
     if proc.returncode != 0 or raw_done is None:
         raise SystemExit(f"benchmark step {' '.join(cmd[1:])} failed:\n{''.join(out)[-3000:]}")
