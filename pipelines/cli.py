@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -72,9 +71,9 @@ def ensure_manifest() -> None:
 
 
 def replay_window() -> tuple[date, date]:
-    settings = load_settings()
-    manifest = json.loads((settings.replay_dir / "manifest.json").read_text())
-    return date.fromisoformat(manifest["window_start"]), date.fromisoformat(manifest["window_end"])
+    from pipelines.partitions import replay_window as window
+
+    return window()
 
 
 def default_window() -> tuple[date, date]:

@@ -17,7 +17,6 @@ dataset's last month, so after `make run` the UI shows every partition loaded.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import date, timedelta
 
@@ -38,10 +37,11 @@ class RunDaysError(ValueError):
 
 
 def replay_window(settings: Settings | None = None) -> tuple[date, date]:
-    """First and last day (inclusive) the bundled replay dataset covers."""
-    settings = settings or load_settings()
-    manifest = json.loads((settings.replay_dir / "manifest.json").read_text())
-    return date.fromisoformat(manifest["window_start"]), date.fromisoformat(manifest["window_end"])
+    """First and last day (inclusive) the bundled replay dataset covers (its manifest, read by the replay
+    transport, which names the file and the problem when it is malformed)."""
+    from pipelines.replay.transport import dataset_window
+
+    return dataset_window((settings or load_settings()).replay_dir)
 
 
 def month_of(day: date) -> date:

@@ -37,7 +37,7 @@ from pipelines.warehouse import WarehouseLock, open_warehouse
 
 # Current-state endpoints: the days the replay dataset can answer for (live: only the day that just closed).
 SNAPSHOT_RANGES = {"deribit_chain": deribit_replay.snapshot_range, "mempool_estimate": mempool_replay.estimate_range}
-# Sources whose replay server may hold no data for an endpoint: source -> (endpoint -> why not, or None when served).
+# Sources whose history the replay dataset does not hold: source -> (endpoint -> why not).
 REPLAY_GAPS = {"bybit": bybit_replay.why_not, "okx": okx_replay.why_not}
 # Endpoints whose replay data is another provider's series, served in the API's shape: (source, endpoint) -> the
 # name its rows carry in replay (live they carry the source's own name).

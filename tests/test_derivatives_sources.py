@@ -339,7 +339,8 @@ def test_bybit_replay_holds_no_history_and_the_planner_skips_it():
             call(bybit.BybitClient(http))
         assert err.value.source == "bybit" and err.value.status == 404
         assert "retCode replay-no-data" in str(err.value) and "no Bybit history" in str(err.value)
-    assert not any(bybit_replay.serves(e) for e in bybit_replay.ENDPOINTS)
+    assert [bybit_replay.why_not(e).split(" (")[0] for e in bybit_replay.ENDPOINTS] == [
+        f"replay holds no Bybit history for {e}" for e in (bybit.FUNDING_HISTORY, bybit.OPEN_INTEREST)]
     replay, live = SourcesResource(mode="replay", replay_dir=str(REPLAY_DATA_DIR)), SourcesResource(mode="live")
     for table in (FUTURES_OPEN_INTEREST, FUTURES_FUNDING):
         planned, notes = plan_sources("auto", False, table, replay.unavailable)

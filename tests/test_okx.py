@@ -227,5 +227,9 @@ def test_replay_has_no_okx_history_and_says_so_without_retrying():
         assert "HTTP 404: code replay-no-data replay holds no OKX history" in str(err.value)
         assert err.value.status == 404
     assert len(transport.requests) == 3 and waits == []  # one request each, no retries
-    assert not any(okx_replay.serves(ep) for ep in okx_replay.ENDPOINTS)
+    # the planner's note for each endpoint says what is missing and why
+    assert [okx_replay.why_not(ep).split(" (")[0] for ep in okx_replay.ENDPOINTS] == [
+        f"replay holds no OKX history for {okx.FUNDING_HISTORY}",
+        f"replay holds no OKX history for {okx.OPEN_INTEREST_HISTORY}",
+        "replay holds no OKX liquidation orders"]
     assert not any(p.suffix == ".json" for p in (REPLAY_DATA_DIR / "okx").iterdir())

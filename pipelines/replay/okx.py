@@ -9,9 +9,9 @@ turns that into one clear :class:`~pipelines.sources.http.SourceHTTPError` namin
 retried. A 404 and not an empty ``data`` list: an empty list would read as "OKX answered, no
 liquidations / no funding that day", which replay cannot claim.
 
-Callers that plan sources should not ask at all: :func:`serves` / :func:`why_not` tell, per endpoint,
-whether replay has data for it (never, today); ``SourcesResource.unavailable`` asks them, so the
-derivatives planner skips OKX in replay (and notes why) instead of failing.
+Callers that plan sources should not ask at all: :func:`why_not` says why replay has no data for an
+endpoint; ``SourcesResource.unavailable`` asks it, so the derivatives planner skips OKX in replay (and
+notes why) instead of failing.
 """
 
 from __future__ import annotations
@@ -19,29 +19,19 @@ from __future__ import annotations
 import httpx
 
 from pipelines.sources import okx
-from pipelines.replay.transport import ReplayData, json_response, replay_server
+from pipelines.replay.transport import NO_DATA_CODE, ReplayData, json_response, no_history_reason, replay_server
 
 REPLAY_FOLDER = "okx"
 ENDPOINTS = (okx.FUNDING_HISTORY, okx.OPEN_INTEREST_HISTORY, okx.LIQUIDATION_ORDERS)
-# Endpoints the bundled dataset serves. Liquidation orders can never be here: OKX keeps ~24 h, so their
-# history starts when a user starts collecting.
-SERVED: frozenset[str] = frozenset()
-NO_DATA_CODE = "replay-no-data"
 
 
-def serves(endpoint: str) -> bool:
-    """Whether the replay dataset has OKX data for ``endpoint``."""
-    return endpoint in SERVED
-
-
-def why_not(endpoint: str) -> str | None:
-    """Why replay cannot answer ``endpoint`` (None when it can): what a planner notes when it skips OKX."""
-    if serves(endpoint):
-        return None
+def why_not(endpoint: str) -> str:
+    """Why replay cannot answer ``endpoint``: what a planner notes when it skips OKX. Liquidation orders can
+    never be bundled: OKX keeps ~24 h, so their history starts when a user starts collecting."""
     if endpoint == okx.LIQUIDATION_ORDERS:
         return ("replay holds no OKX liquidation orders (OKX keeps ~24 h: keyless liquidation history starts when "
                 "a user starts collecting live)")
-    return f"replay holds no OKX history for {endpoint} (no public copy exists; OKX is fetched live only)"
+    return no_history_reason("OKX", endpoint)
 
 
 @replay_server(okx.HOST)

@@ -123,6 +123,16 @@ def json_response(payload: Any, status_code: int = 200, headers: dict[str, str] 
     )
 
 
+# A venue whose history the dataset does not hold (no public copy exists: OKX, Bybit) answers every request with
+# HTTP 404 and this code in its own envelope; SourcesResource.unavailable lets planners skip it beforehand.
+NO_DATA_CODE = "replay-no-data"
+
+
+def no_history_reason(venue: str, endpoint: str) -> str:
+    """Why replay cannot answer ``venue``'s ``endpoint``: the planner's note and the 404 body's message."""
+    return f"replay holds no {venue} history for {endpoint} (no public copy exists; {venue} is fetched live only)"
+
+
 def not_found(request: httpx.Request) -> httpx.Response:
     return httpx.Response(404, text=f"replay: no route for {request.url.path}")
 
