@@ -26,7 +26,7 @@ from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, load_settings
 
 # One writer at a time (docs/operations.md, "One writer at a time"): runs the UI, schedules and sensors
 # launch wait in Dagster's run queue, one at a time; every run also takes the warehouse's writer lock.
-DAGSTER_YAML = """telemetry:
+_PREVIOUS_DAGSTER_YAML = """telemetry:
   enabled: false
 # One writer at a time: the daemon starts queued runs (UI, schedules, sensors) one after another.
 concurrency:
@@ -37,7 +37,14 @@ run_monitoring:
   enabled: true
   start_timeout_seconds: 180
 """
-OLD_DAGSTER_YAML = "telemetry:\n  enabled: false\n"  # what earlier versions wrote: upgraded in place
+DAGSTER_YAML = _PREVIOUS_DAGSTER_YAML + """# Dagster's SQLite event log with one kept connection per file (pipelines/instance.py): same files, a
+# fraction of the cost per event. Run and schedule storage are Dagster's SQLite defaults.
+event_log_storage:
+  module: pipelines.instance
+  class: PooledSqliteEventLogStorage
+"""
+# What earlier versions wrote, unedited: upgraded in place (a user's own file is left alone).
+OLD_DAGSTER_YAMLS = ("telemetry:\n  enabled: false\n", _PREVIOUS_DAGSTER_YAML)
 
 # Exit status of `btc-signals run` stopped by a signal (the shell's convention: 128 + signal number).
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
@@ -51,7 +58,7 @@ def prepare_environment() -> None:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home")))
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
-    if not cfg.exists() or cfg.read_text() == OLD_DAGSTER_YAML:
+    if not cfg.exists() or cfg.read_text() in OLD_DAGSTER_YAMLS:
         cfg.write_text(DAGSTER_YAML)
 
 

@@ -120,7 +120,9 @@ def prepare_home(instance: str) -> None:
         (HOME / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.postgres.yaml").read_text())
         os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "100")
     else:
-        (HOME / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        from pipelines.cli import DAGSTER_YAML
+
+        (HOME / "dagster.yaml").write_text(DAGSTER_YAML)  # the instance `make run` uses
 
 
 def bench(args: argparse.Namespace, steps: Steps) -> dict[str, str]:

@@ -53,7 +53,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["BTC_SIGNALS_DUCKDB_PATH"] = str(_TMP / "session.duckdb")
     home = _TMP / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    from pipelines.cli import DAGSTER_YAML, dbt_parse
+
+    (home / "dagster.yaml").write_text(DAGSTER_YAML)  # the instance `make run` and `make dev` use
     os.environ["DAGSTER_HOME"] = str(home)
     if _WORKER_TARGET:
         # a pytest-xdist worker (make test): its warehouse path differs from the other workers', and dbt
@@ -62,8 +64,6 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["DBT_TARGET_PATH"] = str(_WORKER_TARGET.relative_to(ROOT / "dbt_project"))
     # The same --vars (one function, pipelines/project.py) and profile (this session's warehouse) as
     # the dbt builds: every dbt build in the tests then reuses this parse (partial parsing).
-    from pipelines.cli import dbt_parse
-
     dbt_parse()
 
 

@@ -2,6 +2,7 @@
 
 from dagster import AssetKey
 
+from pipelines.cli import DAGSTER_YAML
 from pipelines.definitions import defs
 
 
@@ -43,7 +44,7 @@ def test_code_location_loads_as_make_dev_loads_it(tmp_path):
     root = Path(__file__).resolve().parent.parent
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster.yaml").write_text(DAGSTER_YAML)  # as make setup writes it
     env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "DAGSTER_IS_DEV_CLI": "1", "DAGSTER_HOME": str(home),
            "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     dagster = Path(sys.executable).parent / "dagster"

@@ -408,7 +408,7 @@ def test_the_key_stays_out_of_a_command_line_run_through_live_redirects(tmp_path
     server.script("fred", Status(400, FRED_ECHO), json_edit(with_key_field))
     home, db = tmp_path / "dagster_home", tmp_path / "w.duckdb"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster.yaml").write_text(cli.DAGSTER_YAML)  # as make setup writes it
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("BTC_SIGNALS_")}
     env.update(BTC_SIGNALS_MODE="live", BTC_SIGNALS_LIVE_REDIRECTS=server.redirects_env, COINGLASS_API_KEY=FAKE_KEY,
                FRED_API_KEY=FRED_KEY, DAGSTER_HOME=str(home), BTC_SIGNALS_DUCKDB_PATH=str(db))

@@ -19,7 +19,7 @@ from dagster._core.instance.ref import InstanceRef
 from pipelines.partitions import days_tags
 import pipelines.snapshot as snapshot
 from pipelines.ingest.etf_flows import raw_etf_flows
-from pipelines.cli import DAGSTER_YAML, OLD_DAGSTER_YAML, prepare_environment
+from pipelines.cli import DAGSTER_YAML, OLD_DAGSTER_YAMLS, prepare_environment
 from pipelines.progress import failure_lines
 from pipelines.resources import WRITER_HOST_TAG, WRITER_PID_TAG, WarehouseResource, prune_dbt_targets, sweep_orphaned_runs
 from pipelines.warehouse import WarehouseBusy, WarehouseLock
@@ -107,10 +107,11 @@ def test_the_lock_is_reentrant_in_a_process_and_released_by_a_killed_holder(tmp_
     assert db.with_name("w.duckdb.lock").read_text() == ""  # released: the description goes too
 
 
-def test_dagster_yaml_queues_launched_runs_one_at_a_time(tmp_path, monkeypatch):
+@pytest.mark.parametrize("earlier", OLD_DAGSTER_YAMLS)
+def test_dagster_yaml_queues_launched_runs_one_at_a_time(tmp_path, monkeypatch, earlier):
     home = tmp_path / "home"
     home.mkdir()
-    (home / "dagster.yaml").write_text(OLD_DAGSTER_YAML)  # what earlier versions wrote is upgraded
+    (home / "dagster.yaml").write_text(earlier)  # what earlier versions wrote is upgraded
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     prepare_environment()
     assert (home / "dagster.yaml").read_text() == DAGSTER_YAML
@@ -118,6 +119,7 @@ def test_dagster_yaml_queues_launched_runs_one_at_a_time(tmp_path, monkeypatch):
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
         assert instance.run_monitoring_enabled
+        assert type(instance.event_log_storage).__name__ == "PooledSqliteEventLogStorage"
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n# mine\n")  # a user's own file is left alone
     prepare_environment()
     assert (home / "dagster.yaml").read_text().endswith("# mine\n")
