@@ -125,6 +125,23 @@ def test_land_tags_is_derived_from_the_provenance_header_and_archives_first():
     assert not any(run_land(con, http2, live_fetch).frame["is_derived"].to_list())
 
 
+def test_land_archives_every_body_of_a_fetch_once_also_when_a_parser_fails():
+    con, http = duckdb.connect(), FakeHttp()
+
+    def fetch():
+        http.answer("s", "page-1")
+        http.answer("s", "page-1")  # the same content twice: archived once
+        http.answer("s", "page-2 malformed")
+        raise SourceError("s", "/e", "not a number", field="v", value="n/a")
+        yield  # a generator, as the real fetches are
+
+    with pytest.raises(SourceError, match="'n/a'"):
+        run_land(con, http, fetch)
+    assert con.execute("select body from raw.landing_payloads order by body").fetchall() == [
+        ("page-1",), ("page-2 malformed",)]
+    assert con.execute("select count(*) from raw.t").fetchall() == [(0,)]  # nothing landed
+
+
 def test_land_refuses_an_answer_lacking_loaded_days_and_keeps_them():
     con, http = duckdb.connect(), FakeHttp()
     days = [date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)]
