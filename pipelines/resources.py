@@ -7,18 +7,21 @@ published by now, which days a current-state endpoint can be snapshotted for), s
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from dagster import ConfigurableResource, InitResourceContext
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
+from packaging.version import Version
 from pydantic import PrivateAttr
 
 from pipelines.landing.tables import Publication, RawTable
@@ -221,6 +224,19 @@ class WarehouseDbtResource(DbtCliResource):
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._lock is not None:
             self._lock.release()
+
+    # Before every invocation dagster-dbt 0.29 asks `dbt --version` in a subprocess, to tell dbt Core from
+    # the Fusion engine (a whole dbt import: ≈ 3.7 s), and builds an in-process dbt adapter with the
+    # project's profile and macros (≈ 7 s) for `fetch_column_metadata` / `fetch_row_counts`. The dbt here
+    # is this venv's dbt Core, and neither feature is used (pipelines/assets/dbt.py reads the models'
+    # metadata over its own read-only connection): 10 s of every transform run, measured
+    # (docs/operations.md, Performance). tests/test_dbt_resource.py fails if dagster-dbt renames them.
+    @cached_property
+    def _cli_version(self) -> Version:
+        return Version(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
+        return None
 
 
 # dagster-dbt's name for an invocation's directory: f"{op name}-{run_id[:7]}-{uuid4()[:7]}"
