@@ -73,6 +73,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_WORKER_TARGET, ignore_errors=True)
 
 
+# The test files that run a whole pipeline (a Dagster run with a dbt build, 15–90 s each), heaviest first.
+# With `--dist loadfile` each worker takes a file at a time in collection order: these go first, so the
+# many short files fill in at the end and the two workers finish together (docs/operations.md, Test suite).
+PIPELINE_FILES = (
+    "test_postgres_instance.py", "faults/test_security.py", "test_pipeline_e2e.py", "test_dbt_incremental.py",
+    "browser/test_ui.py", "test_definitions.py", "test_derivatives_e2e.py", "faults/test_kill_run.py",
+    "test_dbt_tests.py", "faults/test_warehouse.py", "test_dbt_resource.py", "test_macro_e2e.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(ROOT / "tests").as_posix()
+        return PIPELINE_FILES.index(path) if path in PIPELINE_FILES else len(PIPELINE_FILES)
+
+    items.sort(key=rank)  # stable: within a file, and for every other file, the collection order
+
+
 @pytest.fixture(scope="session")
 def tmp_root() -> Path:
     return _TMP
