@@ -3,7 +3,7 @@
 Dagster's ``SqliteEventLogStorage`` opens a new SQLAlchemy engine and connection for every write and reads
 (``NullPool``), commits with a full fsync and, on closing the last connection, checkpoints the write-ahead
 log into the database file. A run writes several statements per event (the run's own file, the cross-run
-index, the asset and check tables): measured ≈ 28 ms per event, 51 s of the 166 s cold build
+index, the asset and check tables): measured ≈ 28 ms per event, 51 s of a cold build under cProfile (166 s)
 (docs/operations.md, Performance). This subclass keeps the same files, schema and behaviour and changes
 three things:
 

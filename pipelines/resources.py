@@ -14,8 +14,8 @@ import shutil
 import socket
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import cached_property
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 
 from dagster import ConfigurableResource, InitResourceContext
