@@ -130,6 +130,10 @@ def _execute(instance, job_name: str, log_level: str, tags: dict[str, str] | Non
     if not result.success:
         for line in failure_lines(result.all_events, checks):
             print(f"  {line}", flush=True)
+    elif failed:  # warnings: the run went on, and the UI shows them, but say which here too
+        print(f"  not blocking (nothing was held back): {len(failed)} check(s) failed", flush=True)
+        for line in failure_lines([], failed):
+            print(f"  {line}", flush=True)
     return result.success
 
 
