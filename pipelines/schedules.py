@@ -21,7 +21,7 @@ from dagster import (
 )
 
 from pipelines.landing.tables import DEFAULT_PUBLICATION, publication_by_group  # noqa: F401  (sensors import it from here)
-from pipelines.partitions import FIRST_DAY_TAG, LAST_DAY_TAG, days_tags, partition_key
+from pipelines.partitions import day_tags, partition_key
 from pipelines.settings import load_settings
 
 
@@ -57,10 +57,7 @@ def daily_schedule(job, group: str, hour: int, minute: int, description: str, st
               description=description, default_status=status)
     def _daily(context: ScheduleEvaluationContext) -> RunRequest:
         day = context.scheduled_execution_time.date() - timedelta(days=1)
-        # the partition key names the month; only the day tags are added (not days_tags' range tags, which
-        # would name the same month a second way)
-        tags = {k: v for k, v in days_tags(day).items() if k in (FIRST_DAY_TAG, LAST_DAY_TAG)}
-        return RunRequest(run_key=day.isoformat(), partition_key=partition_key(day), tags=tags)
+        return RunRequest(run_key=day.isoformat(), partition_key=partition_key(day), tags=day_tags(day))
 
     return _daily
 

@@ -8,7 +8,7 @@ import httpx
 import polars as pl
 import pytest
 
-from pipelines.landing.load import Part, archive_payload, ensure_table, land, replace_window
+from pipelines.landing.load import Part, archive_payloads, ensure_table, land, payload_row, replace_window
 from pipelines.landing.tables import Publication, RawTable, req
 from pipelines.landing.window import WindowError, check_window
 from pipelines.replay.provenance import DERIVED_DAYS_HEADER
@@ -71,10 +71,11 @@ def test_rows_outside_the_window_are_refused():
 
 def test_archive_keeps_each_distinct_payload_once():
     con = duckdb.connect()
-    a1 = archive_payload(con, source="s", endpoint="/e", body="{}", request_params={"q": 1})
-    a2 = archive_payload(con, source="s", endpoint="/e", body="{}", request_params={"q": 1})
-    b = archive_payload(con, source="s", endpoint="/e", body='{"revised": true}', request_params={"q": 1})
-    assert a1 == a2 != b
+    a1, a2, b = (payload_row(source="s", endpoint="/e", body=body, request_params={"q": 1})
+                 for body in ("{}", "{}", '{"revised": true}'))
+    archive_payloads(con, [a1])
+    archive_payloads(con, [a2, b])  # a2 is already archived (an earlier fetch): only b is added
+    assert a1["payload_id"] == a2["payload_id"] != b["payload_id"]
     assert con.execute("select count(*) from raw.landing_payloads").fetchall() == [(2,)]
 
 

@@ -92,13 +92,6 @@ def archive_payloads(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]])
         con.unregister("_payloads")
 
 
-def archive_payload(con: duckdb.DuckDBPyConnection, **payload: Any) -> str:
-    """Store one response body (see :func:`payload_row`); return its id."""
-    row = payload_row(**payload)
-    archive_payloads(con, [row])
-    return row["payload_id"]
-
-
 def ensure_table(con: duckdb.DuckDBPyConnection, table: RawTable) -> None:
     """Create ``raw.<table>`` from its declaration; add declared columns an older warehouse lacks."""
     con.execute(table.ddl)
