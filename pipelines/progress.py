@@ -25,8 +25,11 @@ PLAN_TICK_S = 30.0
 MAX_LINE = 400
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # dbt colours its FAIL/ERROR words; dagster-dbt passes them on
+
+
 def _short(text: str, limit: int = MAX_LINE) -> str:
-    text = " ".join(text.split())
+    text = " ".join(ANSI.sub("", text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -212,7 +215,7 @@ def failure_lines(events: Iterable[Any], checks: Iterable[Any]) -> list[str]:
     for c in failed_checks:
         summary = c.description or ""
         count = (c.metadata or {}).get("dagster_dbt/failed_row_count")
-        if count is not None:
+        if count is not None and "broken_rules" not in (c.metadata or {}):  # model_checks: the description says it
             summary = f"{getattr(count, 'value', count)} failing row(s)" + (f"; {summary}" if summary else "")
         lines.append(_short(f"check {c.asset_key.to_user_string()}:{c.check_name} failed"
                             + (f": {summary}" if summary else "")))

@@ -47,7 +47,7 @@ def _manifest() -> dict:
 
 def test_every_dbt_test_has_a_description_a_user_can_read():
     tests = [n for n in _manifest()["nodes"].values() if n["resource_type"] in ("test", "unit_test")]
-    assert len(tests) > 100
+    assert len(tests) >= 50  # 53 model_checks (one per model and seed) and 3 singular tests
     missing = sorted(n["name"] for n in tests if not (n.get("description") or "").strip())
     assert missing == []
 

@@ -25,8 +25,9 @@ def test_gx_checks_are_blocking_and_dbt_tests_are_asset_checks():
     assert checks[("raw/etf_flows", "raw_etf_flows_gx")].blocking
     assert checks[("raw/btc_price_daily", "raw_btc_price_daily_gx")].blocking
     dashboard_checks = {name for asset, name in checks if asset == "marts/signal_dashboard"}
-    assert "accepted_values_signal_dashboard_status__bull_confirmation__neutral__bear_continuation__no_data" in dashboard_checks
-    assert "unique_combination_of_columns_signal_dashboard_as_of_date__indicator" in dashboard_checks
+    assert dashboard_checks == {"model_checks_signal_dashboard"}  # its rules: dbt_project/models/marts/_marts.yml
+    spec = checks[("marts/signal_dashboard", "model_checks_signal_dashboard")]
+    assert spec.blocking and "one row per (as_of_date, indicator)" in spec.description
 
 
 def test_dbt_models_depend_on_the_raw_assets():

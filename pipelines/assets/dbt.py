@@ -6,11 +6,22 @@ import re
 import sys
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
-from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, Output
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    Output,
+)
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from pydantic import Field
 
 from pipelines.charts import as_markdown, load_chart_data, overview_png
@@ -22,6 +33,17 @@ from pipelines.snapshot import publish_reader_copy
 LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts"}
 
 
+MODEL_CHECKS = "model_checks"  # dbt_project/tests/generic/model_checks.sql
+
+
+def check_description(test: Mapping[str, Any]) -> str:
+    """A dbt test's description; for ``model_checks`` followed by each of its row rules."""
+    text = " ".join(test.get("description", "").split())
+    meta = test.get("test_metadata") or {}
+    rules = (meta.get("kwargs") or {}).get("rules") or [] if meta.get("name") == MODEL_CHECKS else []
+    return text + ("" if not rules else " Rules: " + "; ".join(r["name"] for r in rules) + ".")
+
+
 class Translator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
@@ -31,6 +53,16 @@ class Translator(DagsterDbtTranslator):
             if part in LAYER_GROUPS:
                 return LAYER_GROUPS[part]
         return super().get_group_name(dbt_resource_props)
+
+    def get_asset_check_spec(self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+                             project: DbtProject | None) -> AssetCheckSpec | None:
+        """dagster-dbt takes a check's description from the test's ``meta`` only: the UI would show none of
+        the tests' descriptions. Use the test's own description, and for ``model_checks`` every rule it checks."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        test = manifest.get("nodes", {}).get(unique_id, {})
+        if spec is None or spec.description or not test.get("description"):
+            return spec
+        return spec._replace(description=check_description(test))
 
 
 class DbtBuildConfig(Config):
@@ -51,24 +83,33 @@ class DbtBuildConfig(Config):
 def btc_signals_dbt(context: AssetExecutionContext, dbt: DbtCliResource, sources: SourcesResource,
                     config: DbtBuildConfig):
     """`dbt build` of the selected models, seeds and tests (``pipelines.project.dbt_build_args``). A
-    failing test fails its asset check and dbt skips everything downstream of it, so bad data never
-    reaches the dashboard."""
+    failing test fails its asset check (recorded, with the rules it found broken) and dbt skips everything
+    downstream of it, so bad data never reaches the dashboard; the step then fails with dbt's own error."""
     # dbt holds the DuckDB write lock until it exits: collect its events, then add the metadata
     # that needs a read of the warehouse (row counts, date ranges, the latest readings).
     # dagster-dbt echoes every dbt log line to stdout (the `make dev` terminal, the run's stdout): keep
     # dbt's summary and its problems there; the whole log is dbt_project/target/<invocation>/dbt.log.
     with contextlib.redirect_stdout(DbtLogSummary(sys.stdout)):
         args = dbt_build_args(full_refresh=config.full_refresh, settings=sources.settings())
-        events = list(dbt.cli(args, context=context).stream())
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        events = list(invocation.stream())
+    error = invocation.get_error()  # raised below, once every result dbt reported is recorded
     settings = sources.settings()
     db_path = str(settings.duckdb_path)
-    published = publish_reader_copy(settings.duckdb_path, settings.reader_path)
-    context.log.info(f"published the read-only copy for readers: {published}")
+    if error is None:  # readers keep the last good build until a build passes
+        published = publish_reader_copy(settings.duckdb_path, settings.reader_path)
+        context.log.info(f"published the read-only copy for readers: {published}")
     keys_by_output = context.assets_def.keys_by_output_name
     with contextlib.ExitStack() as stack:
         con = None  # one read-only connection for every model (a connect costs ≈ 30 ms of CPU)
         for event in events:
             key = keys_by_output.get(event.output_name) if isinstance(event, Output) else getattr(event, "asset_key", None)
+            if isinstance(event, AssetCheckResult) and not event.passed:
+                try:
+                    con = con or stack.enter_context(duckdb.connect(db_path, read_only=True))
+                    event = with_broken_rules(con, event, invocation.manifest, invocation.target_path)
+                except duckdb.Error as exc:
+                    context.log.warning(f"could not list the broken rules of {event.check_name}: {exc}")
             if isinstance(event, (Output, MaterializeResult)) and key is not None and len(key.path) == 2:
                 try:
                     con = con or stack.enter_context(duckdb.connect(db_path, read_only=True))
@@ -79,6 +120,8 @@ def btc_signals_dbt(context: AssetExecutionContext, dbt: DbtCliResource, sources
                 if extra:
                     event = event.with_metadata({**(event.metadata or {}), **extra})
             yield event
+    if error is not None:  # a failed test (its check is recorded above, failed), a model's error, …: dbt's own lines
+        raise error
 
 
 class DbtLogSummary(io.TextIOBase):
@@ -107,6 +150,30 @@ class DbtLogSummary(io.TextIOBase):
 
     def flush(self) -> None:
         self.out.flush()
+
+
+def with_broken_rules(con: duckdb.DuckDBPyConnection, result: AssetCheckResult, manifest: Mapping[str, Any],
+                      target_path: Path) -> AssetCheckResult:
+    """A failed ``model_checks`` test, with the rules it found broken and their failing rows as its description
+    and metadata (``broken_rules``). dbt reports only how many rows the test returned (one per broken rule);
+    the test's compiled SQL, read-only, after dbt has exited, says which. Other results are returned as they are."""
+    meta = result.metadata or {}
+    unique_id = getattr(meta.get("unique_id"), "value", meta.get("unique_id"))
+    node = manifest.get("nodes", {}).get(unique_id or "", {})
+    if (node.get("test_metadata") or {}).get("name") != MODEL_CHECKS:
+        return result
+    compiled = target_path / "compiled" / node["package_name"] / node["original_file_path"] / f"{node['name']}.sql"
+    if not compiled.exists():
+        return result
+    broken = con.execute(f"select rule, failing_rows from ({compiled.read_text()}) order by rule").fetchall()
+    if not broken:
+        return result
+    table = "| rule | failing rows |\n|---|---|\n" + "\n".join(f"| {rule} | {rows} |" for rule, rows in broken)
+    return AssetCheckResult(
+        passed=False, asset_key=result.asset_key, check_name=result.check_name, severity=result.severity,
+        description="broken: " + "; ".join(f"{rule} ({rows} row{'' if rows == 1 else 's'})" for rule, rows in broken),
+        metadata={**meta, "broken_rules": MetadataValue.md(table)},
+    )
 
 
 DASHBOARD = AssetKey(["marts", "signal_dashboard"])
