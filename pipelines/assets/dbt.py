@@ -25,6 +25,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from pydantic import Field
 
 from pipelines.charts import as_markdown, load_chart_data, overview_png
+from pipelines.progress import ANSI
 from pipelines.project import dbt_build_args, dbt_project
 from pipelines.report import markdown_table, read_day
 from pipelines.resources import SourcesResource
@@ -130,7 +131,6 @@ class DbtLogSummary(io.TextIOBase):
 
     PROBLEM = re.compile(r"\[(FAIL|ERROR|WARN)|^(Encountered an error|Runtime Error|Compilation Error|Database Error)")
     SUMMARY_START = re.compile(r"^Finished running ")
-    ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
     def __init__(self, out) -> None:
         self.out = out
@@ -138,7 +138,7 @@ class DbtLogSummary(io.TextIOBase):
         self.dropped = 0
 
     def write(self, text: str) -> int:
-        for line in self.ANSI.sub("", text).splitlines():
+        for line in ANSI.sub("", text).splitlines():
             if self.SUMMARY_START.search(line):
                 self.in_summary = True
                 self.out.write(f"dbt: {self.dropped} progress lines not shown (the whole log: dbt_project/target/<invocation>/dbt.log)\n")
