@@ -34,10 +34,11 @@ run: setup
 show:
 	$(BIN)/btc-signals show $(if $(DATE),--date $(DATE),)
 
-## The test suite, on every core (pytest-xdist: a test file at a time per worker, each worker with its own warehouse).
+## The test suite, on every core (pytest-xdist: a test file at a time per worker, each worker with its own warehouse;
+## the files that read the replay warehouse on one worker, which builds it once: tests/conftest.py).
 TEST_WORKERS ?= auto
 test: setup
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 ## The Dagster UI (webserver + daemon, so schedules run) on http://127.0.0.1:3000
 dev: setup
