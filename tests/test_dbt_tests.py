@@ -49,6 +49,8 @@ def test_each_model_has_one_model_checks_test_and_no_test_per_rule():
         assert kwargs.get("not_null") or kwargs.get("unique") or kwargs.get("rules"), test["name"]
         for rule in kwargs.get("rules", []):
             assert set(rule) == {"name", "check"} and rule["name"] and rule["check"], (test["name"], rule)
+        for key in kwargs.get("unique", []):  # a one-column key is required too (else its nulls would be one value)
+            assert len(key) > 1 or key[0] in kwargs.get("not_null", []), (test["name"], key)
         names = [r["name"] for r in kwargs.get("rules", [])]
         assert len(set(names)) == len(names), f"{test['name']}: two rules with one name"
         rules += len(kwargs.get("not_null", [])) + len(kwargs.get("unique", [])) + len(names)
@@ -85,8 +87,9 @@ def test_model_checks_is_a_blocking_asset_check_on_its_model():
 
 
 def test_a_failure_returns_each_broken_rule_and_its_failing_rows(tmp_path: Path):
-    """The seeds' own rows in a scratch warehouse; in source_freshness three nulls and one key twice: its test
-    fails with one row per broken rule (a null key is not compared for uniqueness); signal_rules passes."""
+    """The seeds' own rows in a scratch warehouse; in source_freshness nulls, one key twice and a row with a
+    null key twice: its test fails with one row per broken rule (two null keys are a duplicate too);
+    signal_rules passes."""
     warehouse = tmp_path / "broken.duckdb"
     seeds = DBT_PROJECT_DIR / "seeds"
     with duckdb.connect(str(warehouse)) as con:
@@ -114,7 +117,7 @@ def test_a_failure_returns_each_broken_rule_and_its_failing_rows(tmp_path: Path)
     assert (results["model_checks_source_freshness"]["status"], results["model_checks_source_freshness"]["failures"]) == ("fail", 3)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute('select rule, failing_rows from dbt_test__audit."model_checks_source_freshness" order by 1').fetchall()
-    assert rows == [("not null: max_lag_days", 2), ("not null: source_key", 2), ("one row per source_key", 1)]
+    assert rows == [("not null: max_lag_days", 2), ("not null: source_key", 2), ("one row per source_key", 2)]
 
 
 def test_a_broken_rule_fails_its_asset_check_naming_the_rule_and_nothing_downstream_is_built(

@@ -4,8 +4,9 @@
     (docs/operations.md, "dbt: test nodes"); the rules and their failures stay named one by one.
 
     not_null: columns that must be filled in on every row.
-    unique:   keys (each a list of columns) with at most one row per value; as dbt's `unique`, a key value
-              with a null in it is not compared.
+    unique:   keys (each a list of columns) with at most one row per value; a null in a key counts as a
+              value (rows with the same key and nulls in the same places are duplicates), as the per-rule
+              `unique_combination_of_columns` did.
     rules:    {name, check}: `check` is a SQL condition each row must satisfy; a row where it is null passes
               (as with dbt's accepted_values and a `where not (…)` expression test).
 
@@ -36,7 +37,6 @@ key_{{ loop.index }}_duplicates as (
     from (
         select {{ key | join(', ') }}
         from source_rows
-        where {% for column in key %}{{ column }} is not null{{ " and " if not loop.last }}{% endfor %}
         group by {{ key | join(', ') }}
         having count(*) > 1
     )
