@@ -1,7 +1,7 @@
 {#- Every data rule of one model in one test node, one scan (plus one per unique key): the required columns,
     the grain, and the row rules (ranges, accepted values, expressions). One test per model instead of one per
     rule, because each dbt test node costs ≈ 50 ms of dbt's overhead and a Dagster asset check whatever its SQL
-    (docs/operations.md, "dbt: test nodes"); the rules and their failures stay named one by one.
+    (docs/operations.md, "dbt: one test node per model"); the rules and their failures stay named one by one.
 
     not_null: columns that must be filled in on every row.
     unique:   keys (each a list of columns) with at most one row per value; a null in a key counts as a
