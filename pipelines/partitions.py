@@ -71,22 +71,26 @@ def build_raw_partitions(settings: Settings | None = None) -> MonthlyPartitionsD
 raw_partitions = build_raw_partitions()
 
 
-def day_tags(first: date | str, last: date | str | None = None) -> dict[str, str]:
-    """The run tags narrowing a run to the days ``first``..``last`` (inclusive; default: ``first`` alone), for a
-    run that already names its partition (a schedule's run request, a launch of one partition in the UI)."""
+def _day_range(first: date | str, last: date | str | None) -> tuple[date, date]:
     first = date.fromisoformat(first) if isinstance(first, str) else first
     last = first if last is None else date.fromisoformat(last) if isinstance(last, str) else last
     if last < first:
         raise RunDaysError(f"last day {last} is before first day {first}")
+    return first, last
+
+
+def day_tags(first: date | str, last: date | str | None = None) -> dict[str, str]:
+    """The run tags narrowing a run to the days ``first``..``last`` (inclusive; default: ``first`` alone), for a
+    run that already names its partition (a schedule's run request, a launch of one partition in the UI)."""
+    first, last = _day_range(first, last)
     return {FIRST_DAY_TAG: first.isoformat(), LAST_DAY_TAG: last.isoformat()}
 
 
 def days_tags(first: date | str, last: date | str | None = None) -> dict[str, str]:
     """Run tags loading the days ``first``..``last`` as one run over the months holding them: Dagster's partition
     range tags and :func:`day_tags`."""
-    days = day_tags(first, last)
-    return {RANGE_START_TAG: partition_key(date.fromisoformat(days[FIRST_DAY_TAG])),
-            RANGE_END_TAG: partition_key(date.fromisoformat(days[LAST_DAY_TAG])), **days}
+    first, last = _day_range(first, last)
+    return {RANGE_START_TAG: partition_key(first), RANGE_END_TAG: partition_key(last), **day_tags(first, last)}
 
 
 def _tag_day(tags: Mapping[str, str], name: str) -> date | None:

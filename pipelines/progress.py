@@ -215,8 +215,8 @@ def failure_lines(events: Iterable[Any], checks: Iterable[Any]) -> list[str]:
     for c in failed_checks:
         summary = c.description or ""
         count = (c.metadata or {}).get("dagster_dbt/failed_row_count")
-        if count is not None and "broken_rules" not in (c.metadata or {}):  # model_checks: the description says it
-            summary = f"{getattr(count, 'value', count)} failing row(s)" + (f"; {summary}" if summary else "")
+        if count is not None and not summary:  # a dbt test; a described one (model_checks) says more than the count
+            summary = f"{getattr(count, 'value', count)} failing row(s)"
         lines.append(_short(f"check {c.asset_key.to_user_string()}:{c.check_name} failed"
                             + (f": {summary}" if summary else "")))
     events = list(events)

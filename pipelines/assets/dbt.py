@@ -41,8 +41,9 @@ def check_description(test: Mapping[str, Any]) -> str:
     """A dbt test's description; for ``model_checks`` followed by each of its row rules."""
     text = " ".join(test.get("description", "").split())
     meta = test.get("test_metadata") or {}
-    rules = (meta.get("kwargs") or {}).get("rules") or [] if meta.get("name") == MODEL_CHECKS else []
-    return text + ("" if not rules else " Rules: " + "; ".join(r["name"] for r in rules) + ".")
+    if meta.get("name") != MODEL_CHECKS or not meta.get("kwargs", {}).get("rules"):
+        return text
+    return f"{text} Rules: " + "; ".join(r["name"] for r in meta["kwargs"]["rules"]) + "."
 
 
 class Translator(DagsterDbtTranslator):

@@ -26,7 +26,7 @@ row_failures as (
     {%- for r in rules %}
         count(*) filter (where not ({{ r.check }})) as rule_{{ loop.index }},
     {%- endfor %}
-        count(*) as total_rows
+        count(*) as total_rows  -- ends the list, and keeps it non-empty for a model with only keys
     from source_rows
 ),
 
