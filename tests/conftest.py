@@ -90,6 +90,11 @@ PIPELINE_FILES = (
 REPLAY_GROUP = "replay_warehouse"
 
 
+# xdist's own hook turns these markers into the groups it schedules by (a `@group` suffix of each test's id): this one
+# must run first (tryfirst), and pytest 9.2's structured node ids ignore the suffix (pytest-xdist#1386, so pytest is
+# pinned to 9.1). Either way the groups silently vanish and every worker builds the replay warehouse and the
+# PostgreSQL run: pytest_xdist_node_collection_finished below refuses to go on then.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     replay_files = {item.path for item in items if "replay_warehouse" in getattr(item, "fixturenames", ())}
 
@@ -103,6 +108,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         group = REPLAY_GROUP if item.path in replay_files else item.path.relative_to(ROOT / "tests").as_posix()
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
+    if node.config.getvalue("dist") == "loadgroup" and (ungrouped := [i for i in ids if "@" not in i]):
+        raise pytest.UsageError(f"--dist loadgroup: {len(ungrouped)} test(s) lost their xdist group, e.g. {ungrouped[0]}")
 
 
 @pytest.fixture(scope="session")

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, materialize
-from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest import derivatives as d
 from pipelines.landing.tables import FUTURES_FUNDING, FUTURES_LIQUIDATIONS, FUTURES_OPEN_INTEREST
 from pipelines.partitions import days_tags
-from pipelines.resources import SourcesResource
+from pipelines.resources import SourcesResource, WarehouseResource
 from pipelines.settings import REPLAY_DATA_DIR
 
 START, END = "2026-01-20", "2026-02-10"  # a 22-day window (one request window per source)
@@ -32,7 +31,7 @@ def run(db: Path, replay_dir: Path, assets=None, source: str = "auto", start: st
     keys = {a.key.to_user_string().replace("/", "__") for a in assets}
     return materialize(
         [*assets, *CHECKS] if assets == ASSETS else [*assets, *[c for c in CHECKS if _checks_asset(c, assets)]],
-        resources={"duckdb": DuckDBResource(database=str(db)),
+        resources={"duckdb": WarehouseResource(database=str(db)),
                    "sources": SourcesResource(mode="replay", replay_dir=str(replay_dir))},
         run_config={"ops": {k: {"config": {"source": source}} for k in keys}},
         tags=days_tags(start, end),
@@ -47,7 +46,7 @@ def _checks_asset(check, assets) -> bool:
 
 
 def query(db: Path, sql: str):
-    with DuckDBResource(database=str(db)).get_connection() as con:
+    with WarehouseResource(database=str(db)).get_connection() as con:
         return con.execute(sql).fetchall()
 
 

@@ -11,11 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster import DagsterInstance, materialize
-from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest import btc_price, derivatives
 from pipelines.partitions import days_tags
-from pipelines.resources import SourcesResource
+from pipelines.resources import SourcesResource, WarehouseResource
 from pipelines.settings import DBT_PROJECT_DIR, REPLAY_DATA_DIR
 
 FEB5 = date(2026, 2, 5)
@@ -87,7 +86,7 @@ def test_coinglass_path_end_to_end_shows_the_liquidation_cascade(tmp_path, monke
     result = materialize(
         [btc_price.raw_btc_price_daily, derivatives.raw_futures_open_interest, derivatives.raw_futures_funding,
          derivatives.raw_futures_liquidations, derivatives.raw_futures_liquidations_gx],
-        resources={"duckdb": DuckDBResource(database=str(db)),
+        resources={"duckdb": WarehouseResource(database=str(db)),
                    "sources": SourcesResource(mode="replay", replay_dir=str(REPLAY_DATA_DIR))},
         tags=days_tags("2025-12-01", "2026-02-28"),
         instance=DagsterInstance.ephemeral(),

@@ -5,11 +5,10 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, materialize
-from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest.etf_flows import raw_etf_flows, raw_etf_flows_gx
 from pipelines.partitions import days_tags
-from pipelines.resources import SourcesResource
+from pipelines.resources import SourcesResource, WarehouseResource
 from pipelines.settings import REPLAY_DATA_DIR
 
 DAY = "2026-02-05"
@@ -26,7 +25,7 @@ def run(db: Path, replay_dir: Path, source: str = "auto"):
     return materialize(
         [raw_etf_flows, raw_etf_flows_gx],
         tags=days_tags(DAY),
-        resources={"duckdb": DuckDBResource(database=str(db)), "sources": SourcesResource(mode="replay", replay_dir=str(replay_dir))},
+        resources={"duckdb": WarehouseResource(database=str(db)), "sources": SourcesResource(mode="replay", replay_dir=str(replay_dir))},
         run_config={"ops": {"raw__etf_flows": {"config": {"source": source}}}},
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,
@@ -35,7 +34,7 @@ def run(db: Path, replay_dir: Path, source: str = "auto"):
 
 def connect(db: Path):
     """Same connection settings as the pipeline's (DuckDB refuses mixed configurations in one process)."""
-    return DuckDBResource(database=str(db)).get_connection()
+    return WarehouseResource(database=str(db)).get_connection()
 
 
 def rows(db: Path):
@@ -134,7 +133,7 @@ def test_gx_check_fails_on_bad_rows_and_names_them(tmp_path, replay_copy):
     assert run(db, replay_copy).success
     with connect(db) as con:
         con.execute("insert into raw.etf_flows select * replace ('IBIT' as issuer, 9e12 as net_flow_usd) from raw.etf_flows where issuer = 'TOTAL'")
-    result = raw_etf_flows_gx(DuckDBResource(database=str(db)))
+    result = raw_etf_flows_gx(WarehouseResource(database=str(db)))
     assert not result.passed
     assert "expect_compound_columns_to_be_unique" in result.description
     assert "expect_column_values_to_be_between(column=net_flow_usd" in result.description

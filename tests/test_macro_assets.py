@@ -10,12 +10,11 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster import DagsterInstance, materialize
-from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest import macro
 from pipelines.landing.tables import MACRO_DAILY_CLOSES
 from pipelines.partitions import days_tags
-from pipelines.resources import SourcesResource
+from pipelines.resources import SourcesResource, WarehouseResource
 from pipelines.settings import REPLAY_DATA_DIR
 
 RANGE_TAGS = days_tags("2026-02-02", "2026-02-08")
@@ -27,7 +26,7 @@ def run_asset(db: Path, replay_dir: Path, tags: dict[str, str]):
             [macro.raw_macro_daily_closes],
             instance=instance,
             resources={
-                "duckdb": DuckDBResource(database=str(db)),
+                "duckdb": WarehouseResource(database=str(db)),
                 "sources": SourcesResource(mode="replay", replay_dir=str(replay_dir)),
             },
             tags=tags,
@@ -43,7 +42,7 @@ def loaded(tmp_path: Path) -> Path:
 
 
 def test_a_partition_range_is_one_request_per_series(loaded: Path):
-    with DuckDBResource(database=str(loaded)).get_connection() as con:
+    with WarehouseResource(database=str(loaded)).get_connection() as con:
         per_source = dict(con.execute(
             "select source, count(*) from raw.landing_payloads group by source").fetchall())
         rows = con.execute(
@@ -67,7 +66,7 @@ def test_a_malformed_payload_leaves_the_landed_rows_and_archives_the_body(loaded
     shutil.copytree(REPLAY_DATA_DIR, broken)
     gold = broken / "stooq" / "xauusd.csv"
     gold.write_text(gold.read_text().replace("Date,Open,High,Low,Close", "Datum,Otwarcie,Max,Min,Zamkniecie"))
-    with DuckDBResource(database=str(loaded)).get_connection() as con:
+    with WarehouseResource(database=str(loaded)).get_connection() as con:
         before = con.execute("select * from raw.macro_daily_closes order by series, obs_date").fetchall()
     result = run_asset(loaded, broken, RANGE_TAGS)
     assert not result.success
@@ -77,7 +76,7 @@ def test_a_malformed_payload_leaves_the_landed_rows_and_archives_the_body(loaded
         message += error.message
         error = error.cause
     assert "[stooq]" in message and "header" in message and "Datum" in message
-    with DuckDBResource(database=str(loaded)).get_connection() as con:
+    with WarehouseResource(database=str(loaded)).get_connection() as con:
         after = con.execute("select * from raw.macro_daily_closes order by series, obs_date").fetchall()
         archived = con.execute(
             "select count(*) from raw.landing_payloads where source = 'stooq' and body like 'Datum,%'").fetchone()[0]
@@ -90,7 +89,7 @@ def test_a_truncated_series_is_refused_and_the_loaded_closes_kept(loaded: Path, 
     shutil.copytree(REPLAY_DATA_DIR, truncated)
     sox = truncated / "stooq" / "sox.csv"
     sox.write_text("".join(line for line in sox.read_text().splitlines(keepends=True) if not line.startswith("2026-02-06")))
-    with DuckDBResource(database=str(loaded)).get_connection() as con:
+    with WarehouseResource(database=str(loaded)).get_connection() as con:
         before = con.execute("select * from raw.macro_daily_closes order by series, obs_date").fetchall()
     result = run_asset(loaded, truncated, RANGE_TAGS)
     assert not result.success
@@ -100,7 +99,7 @@ def test_a_truncated_series_is_refused_and_the_loaded_closes_kept(loaded: Path, 
         message += error.message
         error = error.cause
     assert "[stooq]" in message and "sox:2026-02-06" in message
-    with DuckDBResource(database=str(loaded)).get_connection() as con:
+    with WarehouseResource(database=str(loaded)).get_connection() as con:
         after = con.execute("select * from raw.macro_daily_closes order by series, obs_date").fetchall()
     assert after == before
 
@@ -108,7 +107,7 @@ def test_a_truncated_series_is_refused_and_the_loaded_closes_kept(loaded: Path, 
 # --- the GX check on hand-made tables -------------------------------------------------------------
 
 
-def make_table(db: Path, rows: list[tuple[str, str, float]]) -> DuckDBResource:
+def make_table(db: Path, rows: list[tuple[str, str, float]]) -> WarehouseResource:
     with duckdb.connect(str(db)) as con:
         con.execute(MACRO_DAILY_CLOSES.ddl)
         for day, series, value in rows:
@@ -116,7 +115,7 @@ def make_table(db: Path, rows: list[tuple[str, str, float]]) -> DuckDBResource:
                 f"insert into raw.{MACRO_DAILY_CLOSES.name} values (?, ?, 'X', ?, 'fred', '/e', '{{}}', 'p', ?, ?, now(), 'r', false)",
                 [day, series, value, day, day],
             )
-    return DuckDBResource(database=str(db))
+    return WarehouseResource(database=str(db))
 
 
 # 2026-02-13 (Fri) .. 2026-02-17 (Tue): the weekend and Presidents' Day (Mon 16 Feb) are no gap.

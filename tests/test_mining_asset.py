@@ -6,11 +6,10 @@ from pathlib import Path
 import httpx
 import pytest
 from dagster import DagsterInstance, materialize
-from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest import mining
 from pipelines.partitions import days_tags
-from pipelines.resources import SourcesResource
+from pipelines.resources import SourcesResource, WarehouseResource
 from pipelines.settings import REPLAY_DATA_DIR
 from pipelines.replay import transport
 from pipelines.sources import mempool
@@ -34,7 +33,7 @@ def run(db: Path, selection, start: str, end: str | None = None):
         selection,
         tags=days_tags(start, end),
         resources={
-            "duckdb": DuckDBResource(database=str(db)),
+            "duckdb": WarehouseResource(database=str(db)),
             "sources": SourcesResource(mode="replay", replay_dir=str(REPLAY_DATA_DIR)),
         },
         instance=DagsterInstance.ephemeral(),
@@ -43,7 +42,7 @@ def run(db: Path, selection, start: str, end: str | None = None):
 
 
 def query(db: Path, sql: str):
-    with DuckDBResource(database=str(db)).get_connection() as con:
+    with WarehouseResource(database=str(db)).get_connection() as con:
         return con.execute(sql).fetchall()
 
 
@@ -133,10 +132,10 @@ def test_gx_check_blocks_a_difficulty_jump_and_names_it(tmp_path):
     db = tmp_path / "w.duckdb"
     selection = [mining.raw_mining_hashrate, mining.raw_mining_hashrate_gx]
     assert run(db, selection, "2026-02-01", "2026-02-10").success
-    with DuckDBResource(database=str(db)).get_connection() as con:
+    with WarehouseResource(database=str(db)).get_connection() as con:
         con.execute("update raw.mining_hashrate set difficulty = difficulty * 1.5 where hashrate_date = '2026-02-09'")
         con.execute("update raw.mining_hashrate set hashrate_hs = -1 where hashrate_date = '2026-02-03'")
-    check = mining.raw_mining_hashrate_gx(DuckDBResource(database=str(db)))
+    check = mining.raw_mining_hashrate_gx(WarehouseResource(database=str(db)))
     assert not check.passed
     assert "expect_column_values_to_be_between(column=difficulty_change" in check.description
     assert "expect_column_values_to_be_between(column=hashrate_hs" in check.description
@@ -156,7 +155,7 @@ def test_live_backfill_of_past_days_keeps_their_snapshots(tmp_path, monkeypatch)
     live = materialize(
         selection,
         tags=days_tags("2026-02-03", "2026-02-05"),
-        resources={"duckdb": DuckDBResource(database=str(db)), "sources": SourcesResource(mode="live")},
+        resources={"duckdb": WarehouseResource(database=str(db)), "sources": SourcesResource(mode="live")},
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,
     )

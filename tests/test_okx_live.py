@@ -9,13 +9,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from dagster import DagsterInstance, materialize
-from dagster_duckdb import DuckDBResource
 from test_okx import FakeOkx, funding_row, ms, order
 
 from pipelines.ingest import derivatives as d
 from pipelines.landing.tables import FUTURES_FUNDING, FUTURES_LIQUIDATIONS, FUTURES_OPEN_INTEREST
 from pipelines.partitions import days_tags
-from pipelines.resources import SourcesResource
+from pipelines.resources import SourcesResource, WarehouseResource
 from pipelines.settings import REPLAY_DATA_DIR
 from pipelines.sources import okx
 from pipelines.sources.http import HOST_MIN_INTERVAL_S
@@ -79,7 +78,7 @@ def run_live(db, server: Loopback, start: str, end: str, source: str = "okx", as
     keys = [a.key.to_user_string().replace("/", "__") for a in assets]
     return materialize(
         [*assets, *(CHECKS[a] for a in assets)],
-        resources={"duckdb": DuckDBResource(database=str(db)),
+        resources={"duckdb": WarehouseResource(database=str(db)),
                    "sources": SourcesResource(mode="live", redirects={okx.HOST: server.url})},
         run_config={"ops": {k: {"config": {"source": source}} for k in keys}},
         tags=days_tags(start, end),
@@ -89,7 +88,7 @@ def run_live(db, server: Loopback, start: str, end: str, source: str = "okx", as
 
 
 def query(db, sql: str):
-    with DuckDBResource(database=str(db)).get_connection() as con:
+    with WarehouseResource(database=str(db)).get_connection() as con:
         return con.execute(sql).fetchall()
 
 

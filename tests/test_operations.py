@@ -14,12 +14,11 @@ from dagster import (
     build_schedule_context,
     materialize,
 )
-from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest.etf_flows import raw_etf_flows, raw_etf_flows_gx
 from pipelines.definitions import defs
 from pipelines.partitions import FIRST_DAY_TAG, LAST_DAY_TAG, days_tags
-from pipelines.resources import SourcesResource
+from pipelines.resources import SourcesResource, WarehouseResource
 from pipelines.settings import REPLAY_DATA_DIR
 
 
@@ -84,7 +83,7 @@ def test_failed_blocking_check_alert_names_the_check(tmp_path, monkeypatch):
     replay = tmp_path / "replay"
     shutil.copytree(REPLAY_DATA_DIR, replay)
     db = tmp_path / "w.duckdb"
-    resources = {"duckdb": DuckDBResource(database=str(db)), "sources": SourcesResource(mode="replay", replay_dir=str(replay))}
+    resources = {"duckdb": WarehouseResource(database=str(db)), "sources": SourcesResource(mode="replay", replay_dir=str(replay))}
     with DagsterInstance.ephemeral() as instance:
         assert materialize([raw_etf_flows, raw_etf_flows_gx], tags=days_tags("2026-02-05"), resources=resources, instance=instance).success
         # the next day's load lands a duplicate (day, issuer) row: the blocking GX check fails the run

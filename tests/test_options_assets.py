@@ -11,12 +11,11 @@ import duckdb
 import pandas as pd
 import pytest
 from dagster import materialize
-from dagster_duckdb import DuckDBResource
 
 from pipelines.ingest import options
 from pipelines.partitions import FIRST_DAY_TAG, LAST_DAY_TAG, days_tags
 from pipelines.quality import run_suite
-from pipelines.resources import SourcesResource
+from pipelines.resources import SourcesResource, WarehouseResource
 from pipelines.settings import REPLAY_DATA_DIR
 
 
@@ -38,7 +37,7 @@ def test_snapshot_days_live_only_the_day_just_closed(tmp_path):
 
 def test_chain_snapshot_lands_one_snapshot_per_day_at_the_close(tmp_path):
     db = tmp_path / "w.duckdb"
-    resources = {"duckdb": DuckDBResource(database=str(db)),
+    resources = {"duckdb": WarehouseResource(database=str(db)),
                  "sources": SourcesResource(mode="replay", replay_dir=str(REPLAY_DATA_DIR))}
     result = materialize([options.raw_deribit_option_chain], tags=days_tags("2026-02-05"), resources=resources)
     assert result.success
@@ -80,7 +79,7 @@ def test_landing_stays_intact_after_a_malformed_dvol_payload(tmp_path):
     def run(replay_dir: Path):
         return materialize(
             [options.raw_deribit_dvol], tags=days_tags("2026-02-05"), raise_on_error=False,
-            resources={"duckdb": DuckDBResource(database=str(db)),
+            resources={"duckdb": WarehouseResource(database=str(db)),
                        "sources": SourcesResource(mode="replay", replay_dir=str(replay_dir))},
         )
 
@@ -90,7 +89,7 @@ def test_landing_stays_intact_after_a_malformed_dvol_payload(tmp_path):
     errors = [str(e.event_specific_data.error) for e in failed.all_events if e.is_step_failure]
     assert any("deribit" in e and "'close'" in e and "82.62" in e for e in errors)
     # the failed run's traceback still references its connection: read through the same resource configuration
-    with DuckDBResource(database=str(db)).get_connection() as con:
+    with WarehouseResource(database=str(db)).get_connection() as con:
         rows = con.execute("select dvol_date, close from raw.deribit_dvol").fetchall()
         archived = con.execute("select count(*) from raw.landing_payloads where body like '%\"82.62\"%'").fetchone()[0]
     assert rows == [(date(2026, 2, 5), 82.62)]  # the previous good load is untouched
@@ -188,13 +187,13 @@ def test_dvol_answer_missing_loaded_days_is_refused(tmp_path):
     def run(replay_dir: Path):
         return materialize(
             [options.raw_deribit_dvol], tags=days_tags("2026-02-05"), raise_on_error=False,
-            resources={"duckdb": DuckDBResource(database=str(db)),
+            resources={"duckdb": WarehouseResource(database=str(db)),
                        "sources": SourcesResource(mode="replay", replay_dir=str(replay_dir))},
         )
 
     assert run(good).success
     assert not run(short).success
-    with DuckDBResource(database=str(db)).get_connection() as con:
+    with WarehouseResource(database=str(db)).get_connection() as con:
         assert con.execute("select dvol_date, close from raw.deribit_dvol").fetchall() == [(date(2026, 2, 5), 82.62)]
 
 
@@ -228,7 +227,7 @@ def test_options_assets_in_the_code_location():
 
 def test_replay_dvol_rerun_archives_nothing_new(tmp_path):
     db = tmp_path / "w.duckdb"
-    resources = {"duckdb": DuckDBResource(database=str(db)),
+    resources = {"duckdb": WarehouseResource(database=str(db)),
                  "sources": SourcesResource(mode="replay", replay_dir=str(REPLAY_DATA_DIR))}
     for _ in range(2):
         assert materialize([options.raw_deribit_dvol], tags=days_tags("2026-02-05"), resources=resources).success

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from dagster import DagsterInstance, materialize
-from dagster_duckdb import DuckDBResource
 
 from pipelines.partitions import days_tags
 import pipelines.resources as resources
@@ -34,7 +33,7 @@ def run_etf(db: Path, server: FaultServer, *, source: str = "auto", partition: s
     return materialize(
         [raw_etf_flows, raw_etf_flows_gx] if check else [raw_etf_flows],
         tags={**(days_tags(partition) if partition else {}), **(tags or {})},
-        resources={"duckdb": DuckDBResource(database=str(db)), "sources": live(server)},
+        resources={"duckdb": resources.WarehouseResource(database=str(db)), "sources": live(server)},
         run_config={"ops": {"raw__etf_flows": {"config": {"source": source}}}},
         instance=instance or DagsterInstance.ephemeral(),
         raise_on_error=False,
@@ -46,7 +45,7 @@ def run_btc(db: Path, server: FaultServer, *, partition: str | None = None, tags
     return materialize(
         [raw_btc_price_daily, raw_btc_price_daily_gx] if check else [raw_btc_price_daily],
         tags={**(days_tags(partition) if partition else {}), **(tags or {})},
-        resources={"duckdb": DuckDBResource(database=str(db)), "sources": live(server)},
+        resources={"duckdb": resources.WarehouseResource(database=str(db)), "sources": live(server)},
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
@@ -68,7 +67,7 @@ def snapshot(db: Path, *, volatile: bool = True) -> dict[str, list[tuple]]:
     """Every raw table, fully, in a stable order. ``volatile=False`` leaves out what a successful re-load
     legitimately changes: a record's ``ingested_at``, ``run_id``, request window and ``payload_id`` (the
     archive row of the request that brought it), and the archive's ``fetched_at``/``run_id``."""
-    with DuckDBResource(database=str(db)).get_connection() as con:
+    with resources.WarehouseResource(database=str(db)).get_connection() as con:
         tables = con.execute(
             "select table_name from information_schema.tables where table_schema = 'raw' order by 1"
         ).fetchall()
@@ -83,5 +82,5 @@ def snapshot(db: Path, *, volatile: bool = True) -> dict[str, list[tuple]]:
 
 
 def count(db: Path, sql: str, params: list | None = None) -> int:
-    with DuckDBResource(database=str(db)).get_connection() as con:
+    with resources.WarehouseResource(database=str(db)).get_connection() as con:
         return con.execute(sql, params or []).fetchone()[0]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from dagster_duckdb import DuckDBResource
+
+from pipelines.resources import WarehouseResource
 
 from .harness import FAKE_KEY, failure_message, range_tags, run_btc, run_etf
 
@@ -13,7 +14,7 @@ RUNS = 5
 def contents(db) -> dict[str, list[tuple]]:
     """Full contents of every raw table except what a run stamps on its rows (``ingested_at``/``run_id``,
     the archive's ``fetched_at``/``run_id``)."""
-    with DuckDBResource(database=str(db)).get_connection() as con:
+    with WarehouseResource(database=str(db)).get_connection() as con:
         tables = [t for (t,) in con.execute(
             "select table_name from information_schema.tables where table_schema = 'raw' order by 1").fetchall()]
         out = {}

@@ -23,10 +23,10 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, materialize
 from dagster._serdes import serialize_value
-from dagster_duckdb import DuckDBResource
 
 from pipelines import cli
 from pipelines.partitions import days_tags
+from pipelines.resources import WarehouseResource
 
 from .harness import FAKE_KEY, failure_message, live, run_etf
 from .server import Status, json_edit
@@ -44,7 +44,7 @@ def warehouse_text_hits(db: Path) -> tuple[list[str], int]:
     """Every VARCHAR/JSON column of every table in every schema that contains the key (parameterised),
     and how many text columns were searched."""
     hits = []
-    with DuckDBResource(database=str(db)).get_connection() as con:
+    with WarehouseResource(database=str(db)).get_connection() as con:
         columns = con.execute(
             """select table_schema, table_name, column_name from information_schema.columns
                where data_type in ('VARCHAR', 'JSON') order by all"""
@@ -134,7 +134,7 @@ def test_api_key_appears_nowhere(tmp_path, server, sleeps, monkeypatch, caplog, 
     assert searched > 0 or name == "500-echoing-key"
     if name == "401-echoing-key":
         # the rejected answer is archived for inspection, with the key redacted
-        with DuckDBResource(database=str(db)).get_connection() as con:
+        with WarehouseResource(database=str(db)).get_connection() as con:
             bodies = [b for (b,) in con.execute("select body from raw.landing_payloads where source = 'coinglass'").fetchall()]
         assert bodies == [ECHO.decode().replace(FAKE_KEY, "***")]
 
@@ -357,7 +357,7 @@ def assert_nowhere(result, instance, home: Path, db: Path, caplog, capfd) -> Non
     assert not leaks_any(out) and not leaks_any(err)
     assert [p for p in home.rglob("*") if p.is_file() and (FAKE_KEY.encode() in p.read_bytes()
                                                            or FRED_KEY.encode() in p.read_bytes())] == []
-    with DuckDBResource(database=str(db)).get_connection() as con:  # as the asset opened it (one config per file)
+    with WarehouseResource(database=str(db)).get_connection() as con:  # as the asset opened it (one config per file)
         columns = con.execute("select table_schema, table_name, column_name from information_schema.columns "
                               "where data_type in ('VARCHAR', 'JSON')").fetchall()
         for schema, table, column in columns:
@@ -381,7 +381,7 @@ def test_every_keyed_endpoint_keeps_the_key_out_of_everything(tmp_path, server, 
     with DagsterInstance.local_temp(str(home)) as instance:
         result = materialize(
             [asset, check], tags=days_tags("2026-02-05"), instance=instance, raise_on_error=False,
-            resources={"duckdb": DuckDBResource(database=str(db)), "sources": live(server)},
+            resources={"duckdb": WarehouseResource(database=str(db)), "sources": live(server)},
             run_config={"ops": {asset.key.to_user_string().replace("/", "__"): {"config": config}}},
         )
         assert result.success is should_succeed, failure_message(result)
@@ -394,7 +394,7 @@ def test_every_keyed_endpoint_keeps_the_key_out_of_everything(tmp_path, server, 
         if expected:
             assert expected in failure_message(result), failure_message(result)
         assert_nowhere(result, instance, home, db, caplog, capfd)
-    with DuckDBResource(database=str(db)).get_connection() as con:
+    with WarehouseResource(database=str(db)).get_connection() as con:
         bodies = [b for (b,) in con.execute("select body from raw.landing_payloads").fetchall()]
         params = [p for (p,) in con.execute("select request_params from raw.landing_payloads").fetchall()]
     assert bodies and any("***" in b for b in bodies)  # the echoing answer is archived, masked
