@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -53,10 +54,15 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["BTC_SIGNALS_DUCKDB_PATH"] = str(_TMP / "session.duckdb")
     home = _TMP / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
-    from pipelines.cli import DAGSTER_YAML, dbt_parse
+    from pipelines.cli import DAGSTER_YAML, dbt_parse, ensure_manifest
 
     (home / "dagster.yaml").write_text(DAGSTER_YAML)  # the instance `make run` and `make dev` use
     os.environ["DAGSTER_HOME"] = str(home)
+    if not worker and config.getoption("dist", "no") != "no":
+        # the pytest-xdist controller runs no test: its workers parse their own warehouses below; the
+        # definitions they import need dbt_project/target's manifest (which `make setup` writes)
+        ensure_manifest()
+        return
     if _WORKER_TARGET:
         # a pytest-xdist worker (make test): its warehouse path differs from the other workers', and dbt
         # re-parses when the profile changes, so each worker parses into its own target directory, which
@@ -69,6 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_TMP, ignore_errors=True)  # in RAM: do not leave the session's warehouse behind
+    shutil.rmtree(_scratch_target(), ignore_errors=True)
     if _WORKER_TARGET:
         shutil.rmtree(_WORKER_TARGET, ignore_errors=True)
 
@@ -130,3 +137,48 @@ def replay_warehouse(tmp_root: Path) -> Path:
     start, end = cli.replay_window()
     assert cli.run(start, end), "the replay pipeline run failed"
     return path
+
+
+@dataclass(frozen=True)
+class ScratchWarehouse:
+    """A warehouse file of its own for a test that runs dbt, at a path that stays the same for the worker's
+    session, with a dbt target directory parsed once for that path. dbt's partial parsing holds only for the
+    profile it was parsed with, and the profile names the warehouse file: a dbt build into a new path re-parses
+    every node (≈ 10–13 CPU-s, docs/operations.md), which each such test paid."""
+
+    path: Path  # the warehouse file (absent at the start of the test)
+    target: Path  # absolute: dbt's --target-path / DBT_TARGET_PATH, holding the partial parse for `path`
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What a dbt or btc-signals process (or Dagster's dbt resource) needs to build into it."""
+        return {"BTC_SIGNALS_DUCKDB_PATH": str(self.path), "DBT_TARGET_PATH": str(self.target)}
+
+    def emptied(self) -> ScratchWarehouse:
+        """No warehouse file (nor its reader copy, WAL or lock files) left from an earlier test."""
+        shutil.rmtree(self.path.parent, ignore_errors=True)
+        self.path.parent.mkdir(parents=True)
+        return self
+
+
+def _scratch_target() -> Path:
+    return ROOT / "dbt_project" / "target" / (f"{_WORKER_TARGET.name}-scratch" if _WORKER_TARGET else "pytest-scratch")
+
+
+@pytest.fixture(scope="session")
+def _scratch_parse() -> ScratchWarehouse:
+    from pipelines.cli import dbt_parse
+
+    scratch = ScratchWarehouse(path=_TMP / "scratch" / "scratch.duckdb", target=_scratch_target())
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in scratch.env.items():
+            env.setenv(key, value)
+        dbt_parse()
+    return scratch
+
+
+@pytest.fixture
+def scratch_warehouse(_scratch_parse: ScratchWarehouse) -> ScratchWarehouse:
+    """The worker's scratch warehouse, emptied for this test (a module-scoped fixture may use
+    ``_scratch_parse.emptied()``: the worker runs a test file's tests one after another)."""
+    return _scratch_parse.emptied()

@@ -48,12 +48,12 @@ def _mart(con: duckdb.DuckDBPyConnection, name: str, catalog: str | None = None)
     return frame.sort(frame.columns)
 
 
-def test_the_daily_increment_gives_the_marts_of_a_full_rebuild(replay_warehouse: Path, tmp_path: Path):
-    warehouse = tmp_path / "increment.duckdb"
+def test_the_daily_increment_gives_the_marts_of_a_full_rebuild(replay_warehouse: Path, scratch_warehouse):
+    warehouse = scratch_warehouse.path
     shutil.copyfile(replay_warehouse, warehouse)  # the session's warehouse is shared: never written here
     with duckdb.connect(str(warehouse), read_only=True) as con:
         full_build = {name: _mart(con, name) for name in MARTS}
-    target = tmp_path / "target"
+    target = scratch_warehouse.target
     cutoff = replay_window()[1] - timedelta(days=LAST_DAYS - 1)
 
     # The warehouse before the last days landed: their raw rows set aside, dbt rebuilt from scratch.

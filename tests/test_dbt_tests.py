@@ -86,11 +86,11 @@ def test_model_checks_is_a_blocking_asset_check_on_its_model():
     assert ("marts", "signal_dashboard") in {tuple(checks[t["name"]].asset_key.path) for t in tests}
 
 
-def test_a_failure_returns_each_broken_rule_and_its_failing_rows(tmp_path: Path):
+def test_a_failure_returns_each_broken_rule_and_its_failing_rows(scratch_warehouse):
     """The seeds' own rows in a scratch warehouse; in source_freshness nulls, one key twice and a row with a
     null key twice: its test fails with one row per broken rule (two null keys are a duplicate too);
     signal_rules passes."""
-    warehouse = tmp_path / "broken.duckdb"
+    warehouse = scratch_warehouse.path
     seeds = DBT_PROJECT_DIR / "seeds"
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema seeds")
@@ -103,7 +103,7 @@ def test_a_failure_returns_each_broken_rule_and_its_failing_rows(tmp_path: Path)
         con.execute("insert into seeds.source_freshness select * from seeds.source_freshness where source_key is null")
     names = [t["name"] for t in _tests(_manifest(), GENERIC) if _model_name(t) in ("signal_rules", "source_freshness")]
     assert sorted(names) == ["model_checks_signal_rules", "model_checks_source_freshness"]
-    target = tmp_path / "target"
+    target = scratch_warehouse.target
     done = subprocess.run(
         [dbt_executable(), "test", "--select", *names, "--store-failures", *dbt_vars_args(),
          "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
@@ -121,7 +121,7 @@ def test_a_failure_returns_each_broken_rule_and_its_failing_rows(tmp_path: Path)
 
 
 def test_a_broken_rule_fails_its_asset_check_naming_the_rule_and_nothing_downstream_is_built(
-        replay_warehouse: Path, tmp_path: Path, monkeypatch):
+        replay_warehouse: Path, scratch_warehouse, monkeypatch):
     """Through Dagster, on a copy of the replay warehouse whose DVOL closes two days at 1000 %: the staging
     model's check is recorded as failed with the broken rule and its rows, dbt builds nothing downstream, the
     step fails with dbt's own lines, and readers keep the last good copy (none is published)."""
@@ -132,12 +132,13 @@ def test_a_broken_rule_fails_its_asset_check_naming_the_rule_and_nothing_downstr
     from pipelines.resources import build_resources
     from pipelines.settings import load_settings
 
-    db = tmp_path / replay_warehouse.name
+    db = scratch_warehouse.path
     shutil.copyfile(replay_warehouse, db)
     with duckdb.connect(str(db)) as con:
         con.execute("update raw.deribit_dvol set close = 1000 where dvol_date in "
                     "(select dvol_date from raw.deribit_dvol order by dvol_date desc limit 2)")
-    monkeypatch.setenv("BTC_SIGNALS_DUCKDB_PATH", str(db))
+    for key, value in scratch_warehouse.env.items():
+        monkeypatch.setenv(key, value)
     dvol, downstream = AssetKey(["staging", "stg_deribit__dvol"]), AssetKey(["intermediate", "int_signal__risk_reversal_25d"])
     result = materialize([btc_signals_dbt], selection=[dvol, downstream], resources=build_resources(),
                          instance=DagsterInstance.ephemeral(), raise_on_error=False)

@@ -1,7 +1,6 @@
 """Derivatives end to end: the dashboard rows on the replay warehouse (keyless: Binance alone, observed), and the
 CoinGlass path (with a key) through raw landing and dbt for the reference week."""
 
-import json
 import os
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from dagster import DagsterInstance, materialize
 
 from pipelines.ingest import btc_price, derivatives
 from pipelines.partitions import days_tags
+from pipelines.project import dbt_vars_args
 from pipelines.resources import SourcesResource, WarehouseResource
 from pipelines.settings import DBT_PROJECT_DIR, REPLAY_DATA_DIR
 
@@ -78,11 +78,11 @@ def test_replay_intermediate_series(replay_warehouse):
     assert days == (672, 672, date(2024, 4, 28))  # every observed Binance OI day, from the first
 
 
-def test_coinglass_path_end_to_end_shows_the_liquidation_cascade(tmp_path, monkeypatch):
+def test_coinglass_path_end_to_end_shows_the_liquidation_cascade(scratch_warehouse, monkeypatch):
     """With a key: CoinGlass's aggregate is preferred; the 5 Feb liquidation cascade and the negative
     OI-weighted funding close come through landing and dbt."""
     monkeypatch.setenv("COINGLASS_API_KEY", "replay-key")
-    db = tmp_path / "cg.duckdb"
+    db = scratch_warehouse.path
     result = materialize(
         [btc_price.raw_btc_price_daily, derivatives.raw_futures_open_interest, derivatives.raw_futures_funding,
          derivatives.raw_futures_liquidations, derivatives.raw_futures_liquidations_gx],
@@ -93,13 +93,13 @@ def test_coinglass_path_end_to_end_shows_the_liquidation_cascade(tmp_path, monke
         raise_on_error=False,
     )
     assert result.success
-    env = {**os.environ, "BTC_SIGNALS_DUCKDB_PATH": str(db)}
+    env = {**os.environ, **scratch_warehouse.env}
     dbt = Path(sys.executable).parent / "dbt"
     selection = ["+int_signal__funding_rate", "+int_signal__open_interest", "+int_signal__liquidations"]
     proc = subprocess.run(
-        [str(dbt), "build", "--quiet", "--select", *selection, "--vars", json.dumps({"dashboard_end_date": "2026-02-28"}),
+        [str(dbt), "build", "--quiet", "--select", *selection, *dbt_vars_args(),
          "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+         "--target-path", str(scratch_warehouse.target), "--log-path", str(scratch_warehouse.target)],
         cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -58,9 +58,11 @@ def postgres():
 
 
 @pytest.fixture(scope="module")
-def postgres_run(postgres, tmp_path_factory):
-    """DAGSTER_HOME with the deploy config, an empty warehouse, and one `btc-signals run` of five days."""
+def postgres_run(postgres, tmp_path_factory, _scratch_parse):
+    """DAGSTER_HOME with the deploy config, an empty warehouse (the worker's scratch one), and one
+    `btc-signals run` of five days."""
     work = tmp_path_factory.mktemp("pg_instance")
+    scratch = _scratch_parse.emptied()
     home = work / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "deploy" / "dagster.postgres.yaml", home / "dagster.yaml")
@@ -68,13 +70,13 @@ def postgres_run(postgres, tmp_path_factory):
         **os.environ,
         **postgres.env,
         "DAGSTER_HOME": str(home),
-        "BTC_SIGNALS_DUCKDB_PATH": str(work / "warehouse.duckdb"),
+        **scratch.env,
         "DAGSTER_EVENT_BATCH_SIZE": str(BATCH_SIZE),
     }
     cmd = [str(Path(sys.executable).parent / "btc-signals"), "run", "--start", START.isoformat(), "--end", END.isoformat()]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, f"btc-signals run on the Postgres instance failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return home, work / "warehouse.duckdb", env
+    return home, scratch.path, env
 
 
 @pytest.fixture
