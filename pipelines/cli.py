@@ -146,11 +146,12 @@ def writer_tags() -> dict[str, str]:
     return {WRITER_PID_TAG: str(os.getpid()), WRITER_HOST_TAG: socket.gethostname()}
 
 
-def run(start: date, end: date, log_level: str = "CRITICAL", *, raw: bool = True, full_refresh: bool = False) -> bool:
+def run(start: date, end: date, log_level: str = "CRITICAL", *, raw: bool = True, dbt: bool = True,
+        full_refresh: bool = False) -> bool:
     """Load every raw source for the days start..end (inclusive) as ONE run over the monthly partitions
     holding them (pipelines/partitions.py), then rebuild the dbt models in a second run (only the latter
-    when ``raw`` is false): the daily increment, or everything from scratch with ``full_refresh``. Both go
-    to the Dagster instance in $DAGSTER_HOME.
+    when ``raw`` is false, only the former when ``dbt`` is false): the daily increment, or everything from
+    scratch with ``full_refresh``. Both go to the Dagster instance in $DAGSTER_HOME.
 
     Refused at once if another run is writing the warehouse; fails within seconds, in one line, if
     the warehouse cannot be written. The Dagster console log is off by default (``log_level``
@@ -188,6 +189,9 @@ def run(start: date, end: date, log_level: str = "CRITICAL", *, raw: bool = True
                 if raw and not _execute(instance, "raw_sources_job", log_level, range_tags, days=days, t0=t0):
                     print("raw load failed: dbt not run, the dashboard keeps its last good state")
                     return False
+                if not dbt:
+                    print("--raw-only: dbt not run; the next run (or `btc-signals run --dbt-only`) rebuilds the dashboard")
+                    return True
                 dbt_config = {"btc_signals_dbt": {"config": {"full_refresh": True}}} if full_refresh else None
                 return _execute(instance, "transform_job", log_level, t0=t0, ops=dbt_config)
     except WarehouseError as exc:
@@ -283,8 +287,11 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--end", type=_date)
     p_run.add_argument("--show", action="store_true", help="print the dashboard for the latest day afterwards")
     p_run.add_argument("--verbose", action="store_true", help="also print Dagster's own log (default: progress only)")
-    p_run.add_argument("--dbt-only", action="store_true",
-                       help="only rebuild the dbt models from the raw data already landed (e.g. after editing a model)")
+    only = p_run.add_mutually_exclusive_group()
+    only.add_argument("--dbt-only", action="store_true",
+                      help="only rebuild the dbt models from the raw data already landed (e.g. after editing a model)")
+    only.add_argument("--raw-only", action="store_true",
+                      help="only load the sources, without the dbt rebuild (e.g. several ranges of history, then one --dbt-only)")
     p_run.add_argument("--full-refresh", action="store_true",
                        help="rebuild every dbt model from scratch and run the dbt unit tests (default: the daily increment)")
     p_show = sub.add_parser("show", help="print the signal dashboard")
@@ -316,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         # run failed.)
         signal.signal(signal.SIGTERM, _on_sigterm)
         try:
-            ok = run(start, end, "INFO" if args.verbose else "CRITICAL", raw=not args.dbt_only,
+            ok = run(start, end, "INFO" if args.verbose else "CRITICAL", raw=not args.dbt_only, dbt=not args.raw_only,
                      full_refresh=args.full_refresh)
         except KeyboardInterrupt as exc:  # outside a run (a run records the interrupt itself and fails)
             print("btc-signals: stopped by a signal; the warehouse keeps its last committed state", file=sys.stderr)

@@ -402,8 +402,9 @@ def test_every_keyed_endpoint_keeps_the_key_out_of_everything(tmp_path, server, 
 
 
 def test_the_key_stays_out_of_a_command_line_run_through_live_redirects(tmp_path, server):
-    """``btc-signals run`` in live mode, every host sent to the loopback server by BTC_SIGNALS_LIVE_REDIRECTS,
-    CoinGlass and FRED answering first with bodies that echo the keys."""
+    """``btc-signals run --raw-only`` in live mode, every host sent to the loopback server by
+    BTC_SIGNALS_LIVE_REDIRECTS, CoinGlass and FRED answering first with bodies that echo the keys. Only the
+    sources, which use the keys; dbt builds only from the warehouse, which is checked here."""
     server.script("coinglass", Status(401, ECHO), json_edit(with_key_field))
     server.script("fred", Status(400, FRED_ECHO), json_edit(with_key_field))
     home, db = tmp_path / "dagster_home", tmp_path / "w.duckdb"
@@ -413,9 +414,10 @@ def test_the_key_stays_out_of_a_command_line_run_through_live_redirects(tmp_path
     env.update(BTC_SIGNALS_MODE="live", BTC_SIGNALS_LIVE_REDIRECTS=server.redirects_env, COINGLASS_API_KEY=FAKE_KEY,
                FRED_API_KEY=FRED_KEY, DAGSTER_HOME=str(home), BTC_SIGNALS_DUCKDB_PATH=str(db))
     proc = subprocess.run([str(ROOT / ".venv" / "bin" / "btc-signals"), "run", "--start", "2026-02-05", "--end",
-                           "2026-02-05", "--verbose"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+                           "2026-02-05", "--raw-only", "--verbose"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     output = proc.stdout + proc.stderr
     assert "btc-signals: loading 2026-02-05 .. 2026-02-05 (1 day, live mode)" in output, output[-2000:]
+    assert proc.returncode == 0 and "--raw-only: dbt not run" in output and "transform_job" not in output, output[-2000:]
     assert {"coinglass", "fred", "farside", "binance"} <= {s.route for s in server.requests}, output[-2000:]
     assert not leaks_any(output)
     assert [str(p) for p in home.rglob("*") if p.is_file() and (FAKE_KEY.encode() in p.read_bytes()
