@@ -80,9 +80,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_WORKER_TARGET, ignore_errors=True)
 
 
-# The test files that run a whole pipeline (a Dagster run with a dbt build, 15–90 s each), heaviest first.
-# With `--dist loadfile` each worker takes a file at a time in collection order: these go first, so the
-# many short files fill in at the end and the two workers finish together (docs/operations.md, Test suite).
+# The test files that run a whole pipeline (a Dagster run with a dbt build, 15–90 s each), heaviest first
+# (those using `replay_warehouse` are in its group, below). Each worker takes a group at a time in order:
+# these go first, so the many short files fill in at the end and the two workers finish together
+# (docs/operations.md, Test suite).
 PIPELINE_FILES = (
     "test_postgres_instance.py", "faults/test_security.py", "test_pipeline_e2e.py", "test_dbt_incremental.py",
     "browser/test_ui.py", "test_definitions.py", "test_derivatives_e2e.py", "faults/test_kill_run.py",
