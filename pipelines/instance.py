@@ -16,7 +16,7 @@ three things:
 
 ``pipelines/cli.py::DAGSTER_YAML`` names this class as the ``event_log_storage`` of the ``dagster.yaml`` it
 writes; run and schedule storage stay Dagster's SQLite defaults. The production instance
-(deploy/dagster.postgres.yaml) does not use it.
+(deploy/dagster.postgres.yaml) uses ``pipelines/instance_postgres.py`` instead.
 """
 
 from __future__ import annotations
@@ -111,3 +111,4 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._close_engines()
         super().dispose()
+

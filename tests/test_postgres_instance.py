@@ -93,8 +93,11 @@ def instance(postgres_run, monkeypatch):
 def test_the_instance_keeps_runs_events_and_schedules_in_postgres(instance, postgres_run):
     from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
+    from pipelines.instance_postgres import PooledPostgresEventLogStorage
+
     assert isinstance(instance.run_storage, PostgresRunStorage)
     assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+    assert isinstance(instance.event_log_storage, PooledPostgresEventLogStorage)
     assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
     home, _, _ = postgres_run
     # nothing fell back to the embedded SQLite storage
@@ -134,6 +137,20 @@ def test_materialisation_events_were_written_in_batches(instance):
     per_asset = {key: (events, transactions) for key, events, transactions in rows if key in raw_keys}
     assert set(per_asset) == raw_keys
     assert all(per_asset[key] == (expected[key], 1) for key in raw_keys), per_asset
+
+
+def test_the_event_log_kept_its_connections(instance):
+    """Dagster's PostgreSQL event log opens a connection per statement (several per event); the pooled one keeps
+    a few per process. Every session the server ever accepted (the runs', the tests', the storages' schema
+    set-up) is far fewer than the events written."""
+    import sqlalchemy as sa
+
+    with instance.event_log_storage._engine.connect() as conn:  # noqa: SLF001  (the storage's own engine)
+        events = conn.execute(sa.text("select count(*) from event_logs")).scalar_one()
+        sessions = conn.execute(sa.text(
+            "select sessions from pg_stat_database where datname = current_database()")).scalar_one()
+    assert events > 500
+    assert sessions < events / 2, (sessions, events)
 
 
 def test_the_dashboard_was_built_from_the_run(postgres_run):
