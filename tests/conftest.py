@@ -167,7 +167,8 @@ def _scratch_target() -> Path:
 
 
 @pytest.fixture(scope="session")
-def _scratch_parse() -> ScratchWarehouse:
+def scratch_session() -> ScratchWarehouse:
+    """The worker's scratch warehouse and its dbt parse, made on first use (not emptied: see below)."""
     from pipelines.cli import dbt_parse
 
     scratch = ScratchWarehouse(path=_TMP / "scratch" / "scratch.duckdb", target=_scratch_target())
@@ -179,7 +180,7 @@ def _scratch_parse() -> ScratchWarehouse:
 
 
 @pytest.fixture
-def scratch_warehouse(_scratch_parse: ScratchWarehouse) -> ScratchWarehouse:
+def scratch_warehouse(scratch_session: ScratchWarehouse) -> ScratchWarehouse:
     """The worker's scratch warehouse, emptied for this test (a module-scoped fixture may use
-    ``_scratch_parse.emptied()``: the worker runs a test file's tests one after another)."""
-    return _scratch_parse.emptied()
+    ``scratch_session.emptied()``: the worker runs a test file's tests one after another)."""
+    return scratch_session.emptied()

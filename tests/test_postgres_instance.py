@@ -58,11 +58,11 @@ def postgres():
 
 
 @pytest.fixture(scope="module")
-def postgres_run(postgres, tmp_path_factory, _scratch_parse):
+def postgres_run(postgres, tmp_path_factory, scratch_session):
     """DAGSTER_HOME with the deploy config, an empty warehouse (the worker's scratch one), and one
     `btc-signals run` of five days."""
     work = tmp_path_factory.mktemp("pg_instance")
-    scratch = _scratch_parse.emptied()
+    scratch = scratch_session.emptied()
     home = work / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "deploy" / "dagster.postgres.yaml", home / "dagster.yaml")
@@ -91,12 +91,11 @@ def instance(postgres_run, monkeypatch):
 
 
 def test_the_instance_keeps_runs_events_and_schedules_in_postgres(instance, postgres_run):
-    from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
+    from dagster_postgres import PostgresRunStorage, PostgresScheduleStorage
 
-    from pipelines.instance_postgres import PooledPostgresEventLogStorage
+    from pipelines.instance_postgres import PooledPostgresEventLogStorage  # dagster-postgres's, subclassed
 
     assert isinstance(instance.run_storage, PostgresRunStorage)
-    assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
     assert isinstance(instance.event_log_storage, PooledPostgresEventLogStorage)
     assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
     home, _, _ = postgres_run
