@@ -15,14 +15,13 @@ import argparse
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 import warnings
 from datetime import date, timedelta
 from pathlib import Path
 
-from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, load_settings
+from pipelines.settings import PROJECT_ROOT, dbt_target_dir, load_settings
 
 # One writer at a time (docs/operations.md, "One writer at a time"): runs the UI, schedules and sensors
 # launch wait in Dagster's run queue, one at a time; every run also takes the warehouse's writer lock.
@@ -62,18 +61,18 @@ def prepare_environment() -> None:
         cfg.write_text(DAGSTER_YAML)
 
 
-def dbt_parse() -> None:
-    """Write dbt_project/target/manifest.json, which the Dagster definitions need at import, with the
-    build's --vars: the dbt build then reuses this parse instead of parsing every node again."""
-    from pipelines.project import dbt_executable, dbt_vars_args
+def dbt_parse() -> bool:
+    """Write the dbt manifest that the Dagster definitions need at import (in ``dbt_target_dir()``), with
+    the build's --vars, so that the dbt build reuses this parse instead of parsing every node again; a
+    no-op when nothing dbt reads changed since the last parse there (pipelines/dbt_invocation.py::parse).
+    Returns whether dbt ran."""
+    from pipelines.dbt_invocation import parse
 
-    cmd = [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-           "--profiles-dir", str(DBT_PROJECT_DIR), *dbt_vars_args()]
-    subprocess.run(cmd, check=True, cwd=DBT_PROJECT_DIR)
+    return parse()
 
 
 def ensure_manifest() -> None:
-    if not (DBT_PROJECT_DIR / "target" / "manifest.json").exists():
+    if not (dbt_target_dir() / "manifest.json").exists():
         dbt_parse()
 
 
@@ -306,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "parse":
         prepare_environment()
-        dbt_parse()
+        if not dbt_parse():
+            print(f"btc-signals: the dbt manifest in {dbt_target_dir()} is current (project files, vars and "
+                  "profile unchanged since its parse)")
         return 0
     if args.command == "report":
         from pipelines import report

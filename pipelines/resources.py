@@ -26,14 +26,15 @@ from pydantic import PrivateAttr
 
 from pipelines.landing.tables import Publication, RawTable
 from pipelines.landing.window import check_window
-from pipelines.project import dbt_executable, dbt_project
+from pipelines.dbt_invocation import dbt_executable
+from pipelines.project import dbt_project
 from pipelines.replay import binance_spot as binance_spot_replay
 from pipelines.replay import bybit as bybit_replay
 from pipelines.replay import deribit as deribit_replay
 from pipelines.replay import mempool as mempool_replay
 from pipelines.replay import okx as okx_replay
 from pipelines.replay.transport import dataset_window, make_transport
-from pipelines.settings import Settings, load_settings
+from pipelines.settings import Settings, dbt_target_dir, load_settings
 from pipelines.sources import binance_spot
 from pipelines.sources.http import HOST_MIN_INTERVAL_S, HttpClient, RateLimiter
 from pipelines.warehouse import WarehouseLock, open_warehouse
@@ -219,7 +220,7 @@ class WarehouseDbtResource(DbtCliResource):
     def setup_for_execution(self, context: InitResourceContext) -> None:
         super().setup_for_execution(context)
         self._lock = _take_writer_lock(context, self.warehouse)
-        prune_dbt_targets(Path(self.project_dir) / os.environ.get("DBT_TARGET_PATH", "target"), keep=KEEP_DBT_TARGETS - 1)
+        prune_dbt_targets(dbt_target_dir(), keep=KEEP_DBT_TARGETS - 1)
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._lock is not None:

@@ -16,6 +16,13 @@ REPLAY_DATA_DIR = PACKAGE_DIR / "replay" / "data"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DEFAULT_DUCKDB_PATH = PROJECT_ROOT / "warehouse" / "btc_signals.duckdb"
 
+
+def dbt_target_dir() -> Path:
+    """The dbt target directory of this environment, as dbt and dagster-dbt read it: ``DBT_TARGET_PATH``
+    (relative to the dbt project, or absolute), else ``target``. The parse, the definitions' manifest and
+    the builds' partial parsing all use this one."""
+    return DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
+
 MODES = ("replay", "live")
 
 

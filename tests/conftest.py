@@ -68,7 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # re-parses when the profile changes, so each worker parses into its own target directory, which
         # its dbt builds (dagster-dbt reads DBT_TARGET_PATH) and their partial parsing then use
         os.environ["DBT_TARGET_PATH"] = str(_WORKER_TARGET.relative_to(ROOT / "dbt_project"))
-    # The same --vars (one function, pipelines/project.py) and profile (this session's warehouse) as
+    # The same --vars (one function, pipelines/dbt_invocation.py) and profile (this session's warehouse) as
     # the dbt builds: every dbt build in the tests then reuses this parse (partial parsing).
     dbt_parse()
 

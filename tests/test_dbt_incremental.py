@@ -4,7 +4,7 @@ On a copy of the replay warehouse (whose marts are the first build of the whole 
 built from scratch): take the last days
 out of every raw table, rebuild dbt from scratch (the warehouse as it was before those days landed),
 land the days again and run the daily increment exactly as the dbt asset does
-(``pipelines.project.dbt_build_args``). Every mart, every row and column, must then equal the
+(``pipelines.dbt_invocation.dbt_build_args``). Every mart, every row and column, must then equal the
 whole-window build. dbt runs directly (the dbt beside this Python), not through Dagster: the asset adds
 nothing to what dbt builds.
 """
@@ -23,7 +23,7 @@ from polars.testing import assert_frame_equal
 
 from pipelines.landing.tables import TABLES
 from pipelines.partitions import replay_window
-from pipelines.project import dbt_build_args, dbt_executable, dbt_vars_args
+from pipelines.dbt_invocation import dbt_build_args, dbt_executable, dbt_vars_args
 from pipelines.settings import DBT_PROJECT_DIR
 
 # The days of the window that land "today": more than one, so that a source that skips days (ETF flows

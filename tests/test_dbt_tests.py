@@ -14,15 +14,14 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.project import dbt_executable, dbt_vars_args
-from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.dbt_invocation import dbt_executable, dbt_vars_args
+from pipelines.settings import DBT_PROJECT_DIR, dbt_target_dir
 
 GENERIC = "model_checks"
 
 
 def _manifest() -> dict:
-    target = DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
-    return json.loads((target / "manifest.json").read_text())  # written by `dbt parse` in conftest
+    return json.loads((dbt_target_dir() / "manifest.json").read_text())  # written by `dbt parse` in conftest
 
 
 def _tests(manifest: dict, name: str | None = None) -> list[dict]:

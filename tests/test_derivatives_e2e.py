@@ -13,7 +13,7 @@ from dagster import DagsterInstance, materialize
 
 from pipelines.ingest import btc_price, derivatives
 from pipelines.partitions import days_tags
-from pipelines.project import dbt_vars_args
+from pipelines.dbt_invocation import dbt_vars_args
 from pipelines.resources import SourcesResource, WarehouseResource
 from pipelines.settings import DBT_PROJECT_DIR, REPLAY_DATA_DIR
 

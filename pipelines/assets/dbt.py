@@ -26,7 +26,8 @@ from pydantic import Field
 
 from pipelines.charts import as_markdown, load_chart_data, overview_png
 from pipelines.progress import ANSI
-from pipelines.project import dbt_build_args, dbt_project
+from pipelines.dbt_invocation import dbt_build_args
+from pipelines.project import dbt_project
 from pipelines.report import markdown_table, read_day
 from pipelines.resources import SourcesResource
 from pipelines.snapshot import publish_reader_copy
@@ -84,7 +85,7 @@ class DbtBuildConfig(Config):
 )
 def btc_signals_dbt(context: AssetExecutionContext, dbt: DbtCliResource, sources: SourcesResource,
                     config: DbtBuildConfig):
-    """`dbt build` of the selected models, seeds and tests (``pipelines.project.dbt_build_args``). A
+    """`dbt build` of the selected models, seeds and tests (``pipelines.dbt_invocation.dbt_build_args``). A
     failing test fails its asset check (recorded, with the rules it found broken) and dbt skips everything
     downstream of it, so bad data never reaches the dashboard; the step then fails with dbt's own error."""
     # dbt holds the DuckDB write lock until it exits: collect its events, then add the metadata

@@ -95,6 +95,8 @@ def dagster_dev(replay_warehouse, tmp_path):
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "GX_ANALYTICS_ENABLED": "false",
+        # the target directory this session parsed for this warehouse: the location's parse at load finds it current
+        **({"DBT_TARGET_PATH": os.environ["DBT_TARGET_PATH"]} if "DBT_TARGET_PATH" in os.environ else {}),
     }
     log_path = tmp_path / "dagster_dev.log"
     with open(log_path, "w") as log:

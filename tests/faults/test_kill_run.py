@@ -22,6 +22,7 @@ from dagster._core.instance.ref import InstanceRef
 
 from pipelines.cli import DAGSTER_YAML
 from pipelines.resources import sweep_orphaned_runs
+from pipelines.settings import dbt_target_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "btc-signals"
@@ -121,7 +122,7 @@ def test_killing_the_run_stops_dbt_and_the_next_start_marks_it_failed(tmp_path, 
     if sig == signal.SIGKILL:
         assert code == -signal.SIGKILL
         # dbt writes run_results.json when a build ends: the killed one never got there
-        target = ROOT / "dbt_project" / os.environ.get("DBT_TARGET_PATH", "target")  # a pytest-xdist worker's own
+        target = dbt_target_dir()  # a pytest-xdist worker's own
         invocations = list(target.glob(f"btc_signals_dbt-{runs[0].run_id[:7]}-*"))
         assert invocations and not any((d / "run_results.json").exists() for d in invocations)
     else:

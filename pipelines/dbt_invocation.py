@@ -1,0 +1,99 @@
+"""How dbt is invoked, in one place: the executable, the ``--vars`` and arguments of every parse and build,
+and the parse itself (skipped when nothing it reads changed). No Dagster import here, so that
+`btc-signals parse` (every `make run`, `make test`, `make dev`) costs a fraction of a second when the
+manifest is current; the dbt project as Dagster sees it is pipelines/project.py."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from importlib import metadata
+from pathlib import Path
+
+from pipelines.settings import DBT_PROJECT_DIR, Settings, dbt_target_dir, load_settings
+
+
+def dbt_executable() -> str:
+    """The dbt installed next to this Python (works without an activated venv), else dbt on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def dashboard_end_date(settings: Settings | None = None) -> date:
+    """The dashboard's last day. Replay: the bundled dataset's last day. Live: today (UTC)."""
+    settings = settings or load_settings()
+    if settings.mode == "replay":
+        from pipelines.replay.transport import dataset_window  # the bundled dataset's manifest
+
+        return dataset_window(settings.replay_dir)[1]
+    return datetime.now(tz=UTC).date()
+
+
+def dbt_vars_args(settings: Settings | None = None) -> list[str]:
+    """``--vars`` of every dbt parse and build (``btc-signals parse``, ``dagster dev``'s parse, the dbt
+    asset, the tests). dbt keeps its partial-parse state only while the vars stay the same: a build
+    with other vars than the parse before it re-parses all nodes (≈ 8 CPU-s, docs/operations.md)."""
+    return ["--vars", json.dumps({"dashboard_end_date": dashboard_end_date(settings).isoformat()})]
+
+
+def dbt_build_args(*, full_refresh: bool = False, settings: Settings | None = None) -> list[str]:
+    """The dbt build of the dbt asset. The daily increment (the default) leaves out the unit tests, which
+    test the SQL, not the day's data (they run in a full rebuild and in the test suite); a full rebuild
+    (``full_refresh``) runs every node and rebuilds incremental models from scratch.
+    docs/operations.md, "dbt: the daily increment", has the figures."""
+    mode = ["--full-refresh"] if full_refresh else ["--exclude-resource-type", "unit_test"]
+    return ["build", *dbt_vars_args(settings), *mode]
+
+
+# What a `dbt parse` reads besides the files of the project: a change to any of these re-parses.
+PARSE_STAMP = "btc_signals_parse.sha256"  # in the target directory, beside the manifest it vouches for
+_NOT_PROJECT_FILES = ("target", "logs", "dbt_packages")
+_ENV_VAR = re.compile(r"""env_var\(\s*['"]([A-Za-z0-9_]+)['"]""")
+
+
+def parse_fingerprint(project_dir: Path = DBT_PROJECT_DIR, settings: Settings | None = None) -> str:
+    """A digest of everything a `dbt parse` of ``project_dir`` depends on: every file of the project (path and
+    content; not target/, logs/, dbt_packages/), the ``--vars`` the builds use, the value of every
+    environment variable the project reads with ``env_var()`` (the profile's warehouse path among them), and
+    the dbt-core and dbt-duckdb versions. The same digest means dbt would write the same manifest."""
+    digest = hashlib.sha256()
+    env_names: set[str] = set()
+    for path in sorted(p for p in project_dir.rglob("*") if p.is_file()
+                       and p.relative_to(project_dir).parts[0] not in _NOT_PROJECT_FILES):
+        content = path.read_bytes()
+        digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0" + hashlib.sha256(content).digest())
+        if path.suffix in (".yml", ".yaml", ".sql", ".py"):
+            env_names.update(_ENV_VAR.findall(content.decode("utf-8", errors="replace")))
+    facts = {
+        "vars": dbt_vars_args(settings),
+        "env": {name: os.environ.get(name) for name in sorted(env_names)},
+        "versions": [metadata.version("dbt-core"), metadata.version("dbt-duckdb")],
+    }
+    digest.update(json.dumps(facts, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def parse(target: Path | None = None) -> bool:
+    """`dbt parse` into ``target`` (default: this environment's, ``dbt_target_dir()``) with the builds'
+    ``--vars``, unless the manifest there came from a parse of the same inputs (``parse_fingerprint``):
+    dbt's own partial parsing still takes ≈ 11 s for an unchanged project (its start-up and the manifest
+    written again), paid by every `make run`, `make test`, `make dev` and code-location load. Returns
+    whether dbt ran. A failed parse leaves no stamp, so the next call parses again."""
+    target = target or dbt_target_dir()
+    stamp = target / PARSE_STAMP
+    fingerprint = parse_fingerprint()
+    if (target / "manifest.json").exists() and (target / "partial_parse.msgpack").exists() \
+            and stamp.exists() and stamp.read_text() == fingerprint:
+        return False
+    stamp.unlink(missing_ok=True)
+    cmd = [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+           "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target), *dbt_vars_args()]
+    subprocess.run(cmd, check=True, cwd=DBT_PROJECT_DIR)
+    stamp.write_text(fingerprint)
+    return True

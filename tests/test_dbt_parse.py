@@ -1,0 +1,77 @@
+"""`btc-signals parse` (every `make run`, `make test`, `make dev`) and the code location's parse under `dagster dev`
+skip dbt when nothing a parse reads changed (pipelines/dbt_invocation.py::parse): dbt itself takes ≈ 11 s to
+find that out. The digest must change with every input of a parse, and only with those."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+from pipelines.cli import dbt_parse
+from pipelines.dbt_invocation import PARSE_STAMP, parse_fingerprint
+from pipelines.settings import DBT_PROJECT_DIR, dbt_target_dir, load_settings
+
+
+def test_an_unchanged_project_is_not_parsed_again():
+    """This worker's target directory was parsed when the session started (tests/conftest.py), with this
+    environment: a second parse finds its stamp current and leaves the manifest as it was."""
+    target = dbt_target_dir()
+    manifest = target / "manifest.json"
+    before = manifest.stat().st_mtime_ns
+    assert (target / PARSE_STAMP).read_text() == parse_fingerprint()
+    assert dbt_parse() is False
+    assert manifest.stat().st_mtime_ns == before
+
+
+def test_the_fingerprint_changes_with_what_a_parse_reads_and_only_with_that(tmp_path, monkeypatch):
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    base = parse_fingerprint(project)
+    assert parse_fingerprint(project) == base
+
+    model = project / "models" / "marts" / "signal_dashboard.sql"
+    text = model.read_text()
+    model.write_text(text + "\n-- edited\n")
+    assert parse_fingerprint(project) != base, "an edited model"
+    model.write_text(text)
+    assert parse_fingerprint(project) == base, "the edit undone"
+
+    (project / "models" / "staging" / "new_model.sql").write_text("select 1 as x\n")
+    assert parse_fingerprint(project) != base, "a new model"
+    (project / "models" / "staging" / "new_model.sql").unlink()
+
+    (project / "target").mkdir()
+    (project / "target" / "manifest.json").write_text("{}")
+    (project / "logs").mkdir()
+    (project / "logs" / "dbt.log").write_text("a log line\n")
+    assert parse_fingerprint(project) == base, "dbt's own output is not an input"
+
+    # the profile's warehouse path (an env_var() of profiles.yml): it names the database in the manifest
+    monkeypatch.setenv("BTC_SIGNALS_DUCKDB_PATH", str(tmp_path / "another.duckdb"))
+    assert parse_fingerprint(project) != base, "another warehouse"
+    monkeypatch.undo()
+    assert parse_fingerprint(project) == base
+
+    # the --vars: live mode's dashboard ends today, replay's on the bundled dataset's last day
+    live = dataclasses.replace(load_settings(), mode="live")
+    assert parse_fingerprint(project, live) != base, "other --vars"
+
+
+def test_a_failed_parse_leaves_no_stamp(tmp_path, monkeypatch):
+    """A parse that fails must be retried next time, not vouched for."""
+    import subprocess
+
+    import pytest
+
+    from pipelines import dbt_invocation
+
+    target = tmp_path / "target"
+    target.mkdir()
+    for name in ("manifest.json", "partial_parse.msgpack"):
+        shutil.copy(dbt_target_dir() / name, target / name)
+    (target / PARSE_STAMP).write_text("a digest of other inputs")
+    monkeypatch.setattr(dbt_invocation, "dbt_executable", lambda: str(Path("/bin/false")))
+    with pytest.raises(subprocess.CalledProcessError):
+        dbt_invocation.parse(target)
+    assert not (target / PARSE_STAMP).exists()
