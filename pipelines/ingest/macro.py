@@ -100,8 +100,10 @@ def coverage(con) -> list:
     expected: list[str] = []
     for series, days in rows.groupby("series")["obs_date"]:
         expected.extend(f"{series}:{d}" for d in expected_days(str(series), min(days), max(days)))
-    frame = pd.DataFrame({"series_day": expected}, dtype="object")
-    return [("trading_days", frame, [gxe.ExpectColumnValuesToBeInSet(column="series_day", value_set=sorted(present))])]
+    # one row per expected (series, trading day), naming it where it has no row: the unexpected values are the
+    # missing days (an expectation holding the ≈ 8,600 present days as its value set cost GX ≈ 1 s a check)
+    frame = pd.DataFrame({"missing_series_day": [None if d in present else d for d in expected]}, dtype="object")
+    return [("trading_days", frame, [gxe.ExpectColumnValuesToBeNull(column="missing_series_day")])]
 
 
 def metadata(landed: Landed, f: Fetch) -> dict:
