@@ -9,6 +9,7 @@ import subprocess
 from dagster_dbt import DbtCliResource
 from packaging.version import Version
 
+from pipelines.dbt_invocation import dbt_vars_args
 from pipelines.project import dbt_project
 from pipelines.resources import WarehouseDbtResource, build_resources
 
@@ -34,8 +35,9 @@ def test_dbt_runs_without_the_probes(monkeypatch):
     monkeypatch.setattr("dagster_dbt.core.resource.check_output", never)
     monkeypatch.setattr(DbtCliResource, "_initialize_dbt_core_adapter", never)
     dbt = build_resources()["dbt"]
-    invocation = dbt.cli(["list", "--resource-type", "seed", "--output", "name"], manifest=dbt_project.manifest_path,
-                         raise_on_error=False)
+    # the builds' --vars: dbt keeps the worker's parse instead of parsing every node again
+    invocation = dbt.cli(["list", "--resource-type", "seed", "--output", "name", *dbt_vars_args()],
+                         manifest=dbt_project.manifest_path, raise_on_error=False)
     invocation.wait()
     assert invocation.is_successful(), invocation.get_error()
     assert invocation.adapter is None

@@ -357,13 +357,14 @@ def test_a_failed_dbt_step_ends_with_dbts_own_error():
     """A dbt command that fails: the summary line is dbt's error, not dagster-dbt's 'check the stdout'."""
     from dagster import job, op
 
+    from pipelines.dbt_invocation import dbt_vars_args
     from pipelines.resources import build_resources
 
     dbt = build_resources()["dbt"]
 
     @op
-    def dbt_step(context):
-        dbt.cli(["run-operation", "no_such_macro_anywhere"], context=context).wait()
+    def dbt_step(context):  # the builds' --vars: dbt keeps the worker's parse instead of parsing every node
+        dbt.cli(["run-operation", "no_such_macro_anywhere", *dbt_vars_args()], context=context).wait()
 
     @job
     def dbt_job():
