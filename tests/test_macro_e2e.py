@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.dbt_invocation import dbt_vars_args
 from pipelines.settings import DBT_PROJECT_DIR
 
 
@@ -137,7 +138,7 @@ def test_dbt_unit_tests_pass_on_the_replay_warehouse(replay_warehouse: Path):
     dbt = Path(sys.executable).parent / "dbt"
     done = subprocess.run(
         [str(dbt), "test", "--select", "test_type:unit", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--vars", '{"dashboard_end_date": "2026-02-28"}'],
+         "--profiles-dir", str(DBT_PROJECT_DIR), *dbt_vars_args()],
         cwd=DBT_PROJECT_DIR, capture_output=True, text=True,
     )
     assert done.returncode == 0, done.stdout[-3000:]
