@@ -46,10 +46,11 @@ def _in_period(ts: float, start: datetime | None, now: datetime) -> bool:
 def _estimate(data: ReplayData, now: datetime) -> httpx.Response:
     # the latest snapshot the chain state allows: past the dataset's end, the last one (a stalled view)
     estimates = _file(data, "difficulty_estimates")
-    known = [d for d in estimates if d <= now.date().isoformat()]
-    if not known:
+    today = now.date().isoformat()
+    latest = max((d for d in estimates if d <= today), default=None)
+    if latest is None:
         return httpx.Response(404, text="replay: no chain state before the dataset starts")
-    return json_response(estimates[max(known)])
+    return json_response(estimates[latest])
 
 
 def _hashrate(data: ReplayData, start: datetime | None, now: datetime) -> httpx.Response:
