@@ -155,16 +155,17 @@ def run(start: date, end: date, log_level: str = "CRITICAL", *, raw: bool = True
     Refused at once if another run is writing the warehouse; fails within seconds, in one line, if
     the warehouse cannot be written. The Dagster console log is off by default (``log_level``
     CRITICAL): progress and the failures' causes are printed instead (pipelines/progress.py)."""
+    from pipelines.dbt_invocation import DbtParseError
     from pipelines.partitions import days_tags
     from pipelines.snapshot import remove_stale_temps
     from pipelines.warehouse import WarehouseError, WarehouseLock, open_warehouse
 
     prepare_environment()
-    ensure_manifest()
     t0 = time.monotonic()
     settings = load_settings()
     days = (end - start).days + 1
     try:
+        ensure_manifest()
         try:
             settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -193,7 +194,7 @@ def run(start: date, end: date, log_level: str = "CRITICAL", *, raw: bool = True
                     return True
                 dbt_config = {"btc_signals_dbt": {"config": {"full_refresh": True}}} if full_refresh else None
                 return _execute(instance, "transform_job", log_level, t0=t0, ops=dbt_config)
-    except WarehouseError as exc:
+    except (WarehouseError, DbtParseError) as exc:
         print(f"btc-signals: {exc}", file=sys.stderr)
         return False
 
@@ -304,10 +305,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "parse":
+        from pipelines.dbt_invocation import DbtParseError
+
         prepare_environment()
-        if not dbt_parse():
-            print(f"btc-signals: the dbt manifest in {dbt_target_dir()} is current (project files, vars and "
-                  "profile unchanged since its parse)")
+        try:
+            if not dbt_parse():
+                print(f"btc-signals: the dbt manifest in {dbt_target_dir()} is current (project files, vars and "
+                      "profile unchanged since its parse)")
+        except DbtParseError as exc:
+            print(f"btc-signals: {exc}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "report":
         from pipelines import report

@@ -51,9 +51,11 @@ def dbt_build_args(*, full_refresh: bool = False, settings: Settings | None = No
     return ["build", *dbt_vars_args(settings), *mode]
 
 
-# What a `dbt parse` reads besides the files of the project: a change to any of these re-parses.
-PARSE_STAMP = "btc_signals_parse.sha256"  # in the target directory, beside the manifest it vouches for
+# parse(): the stamp it writes in the target directory, beside the manifest it vouches for, and the folders
+# of the dbt project that are dbt's output, not its input (left out of the fingerprint)
+PARSE_STAMP = "btc_signals_parse.sha256"
 _NOT_PROJECT_FILES = ("target", "logs", "dbt_packages")
+_DBT_TIME = re.compile(r"^\d\d:\d\d:\d\d\s+")  # dbt's console lines start with the time
 _ENV_VAR = re.compile(r"""env_var\(\s*['"]([A-Za-z0-9_]+)['"]""")
 
 
@@ -92,8 +94,16 @@ def parse(target: Path | None = None) -> bool:
             and stamp.exists() and stamp.read_text() == fingerprint:
         return False
     stamp.unlink(missing_ok=True)
-    cmd = [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+    cmd = [dbt_executable(), "parse", "--quiet", "--no-use-colors", "--project-dir", str(DBT_PROJECT_DIR),
            "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target), *dbt_vars_args()]
-    subprocess.run(cmd, check=True, cwd=DBT_PROJECT_DIR)
+    done = subprocess.run(cmd, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
+    if done.returncode != 0:  # --quiet: what dbt printed is its error
+        said = " ".join(_DBT_TIME.sub("", line).strip() for line in (done.stdout + done.stderr).splitlines() if line.strip())
+        raise DbtParseError(f"dbt parse of {DBT_PROJECT_DIR.name} failed (exit {done.returncode}): "
+                            f"{said[-1500:] or 'dbt printed nothing'}")
     stamp.write_text(fingerprint)
     return True
+
+
+class DbtParseError(Exception):
+    """dbt could not parse the project (a broken model or YAML, a missing dbt): dbt's own words."""

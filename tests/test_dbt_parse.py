@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from pathlib import Path
 
 from pipelines.cli import dbt_parse
 from pipelines.dbt_invocation import PARSE_STAMP, parse_fingerprint
@@ -58,10 +57,9 @@ def test_the_fingerprint_changes_with_what_a_parse_reads_and_only_with_that(tmp_
     assert parse_fingerprint(project, live) != base, "other --vars"
 
 
-def test_a_failed_parse_leaves_no_stamp(tmp_path, monkeypatch):
-    """A parse that fails must be retried next time, not vouched for."""
-    import subprocess
-
+def test_a_stale_stamp_parses_and_a_failed_parse_says_why_and_leaves_no_stamp(tmp_path, monkeypatch):
+    """A stamp of other inputs makes dbt run; a parse that fails is retried next time, not vouched for, and
+    says in one line what dbt said. (dbt stands in here for a dbt that fails: a shell script printing an error.)"""
     import pytest
 
     from pipelines import dbt_invocation
@@ -71,7 +69,12 @@ def test_a_failed_parse_leaves_no_stamp(tmp_path, monkeypatch):
     for name in ("manifest.json", "partial_parse.msgpack"):
         shutil.copy(dbt_target_dir() / name, target / name)
     (target / PARSE_STAMP).write_text("a digest of other inputs")
-    monkeypatch.setattr(dbt_invocation, "dbt_executable", lambda: str(Path("/bin/false")))
-    with pytest.raises(subprocess.CalledProcessError):
+    failing = tmp_path / "dbt"
+    failing.write_text("#!/bin/sh\necho 'Parsing Error in model broken (models/broken.sql)'\nexit 2\n")
+    failing.chmod(0o755)
+    monkeypatch.setattr(dbt_invocation, "dbt_executable", lambda: str(failing))
+    with pytest.raises(dbt_invocation.DbtParseError) as failed:
         dbt_invocation.parse(target)
+    assert str(failed.value) == ("dbt parse of dbt_project failed (exit 2): "
+                                 "Parsing Error in model broken (models/broken.sql)")
     assert not (target / PARSE_STAMP).exists()
