@@ -51,9 +51,11 @@ def dbt_build_args(*, full_refresh: bool = False, settings: Settings | None = No
     return ["build", *dbt_vars_args(settings), *mode]
 
 
-# parse(): the stamp it writes in the target directory, beside the manifest it vouches for, and the folders
-# of the dbt project that are dbt's output, not its input (left out of the fingerprint)
-PARSE_STAMP = "btc_signals_parse.sha256"
+# parse(): the stamp it writes in the target directory, beside the manifest it vouches for, the lock it holds
+# while dbt parses, and the folders of the dbt project that are dbt's output, not its input (left out of the
+# fingerprint)
+PARSE_STAMP, PARSE_LOCK = "btc_signals_parse.sha256", "btc_signals_parse.lock"
+PARSE_LOCK_TIMEOUT_S = 300  # a full parse takes ≈ 15 s on the 2-core machine
 _NOT_PROJECT_FILES = ("target", "logs", "dbt_packages")
 _DBT_TIME = re.compile(r"^\d\d:\d\d:\d\d\s+")  # dbt's console lines start with the time
 _ENV_VAR = re.compile(r"""env_var\(\s*['"]([A-Za-z0-9_]+)['"]""")
@@ -86,13 +88,36 @@ def parse(target: Path | None = None) -> bool:
     ``--vars``, unless the manifest there came from a parse of the same inputs (``parse_fingerprint``):
     dbt's own partial parsing still takes ≈ 11 s for an unchanged project (its start-up and the manifest
     written again), paid by every `make run`, `make test`, `make dev` and code-location load. Returns
-    whether dbt ran. A failed parse leaves no stamp, so the next call parses again."""
+    whether dbt ran. One parse at a time per target directory (under `dagster dev` the code server and each
+    run it launches parse at import): a process that waited for another's parse uses it. A failed parse
+    leaves no stamp, so the next call parses again."""
     target = target or dbt_target_dir()
-    stamp = target / PARSE_STAMP
     fingerprint = parse_fingerprint()
-    if (target / "manifest.json").exists() and (target / "partial_parse.msgpack").exists() \
-            and stamp.exists() and stamp.read_text() == fingerprint:
+    if _is_current(target, fingerprint):
         return False
+    from filelock import FileLock, Timeout
+
+    target.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(target / PARSE_LOCK)
+    try:
+        with lock.acquire(timeout=PARSE_LOCK_TIMEOUT_S):
+            if _is_current(target, fingerprint):  # parsed by the process this one waited for
+                return False
+            _run_parse(target, fingerprint)
+    except Timeout:
+        raise DbtParseError(f"dbt parse of {DBT_PROJECT_DIR.name}: another parse has held {lock.lock_file} "
+                            f"for {PARSE_LOCK_TIMEOUT_S} s") from None
+    return True
+
+
+def _is_current(target: Path, fingerprint: str) -> bool:
+    stamp = target / PARSE_STAMP
+    return ((target / "manifest.json").exists() and (target / "partial_parse.msgpack").exists()
+            and stamp.exists() and stamp.read_text() == fingerprint)
+
+
+def _run_parse(target: Path, fingerprint: str) -> None:
+    stamp = target / PARSE_STAMP
     stamp.unlink(missing_ok=True)
     cmd = [dbt_executable(), "parse", "--quiet", "--no-use-colors", "--project-dir", str(DBT_PROJECT_DIR),
            "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target), *dbt_vars_args()]
@@ -102,7 +127,6 @@ def parse(target: Path | None = None) -> bool:
         raise DbtParseError(f"dbt parse of {DBT_PROJECT_DIR.name} failed (exit {done.returncode}): "
                             f"{said[-1500:] or 'dbt printed nothing'}")
     stamp.write_text(fingerprint)
-    return True
 
 
 class DbtParseError(Exception):

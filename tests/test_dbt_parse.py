@@ -78,3 +78,29 @@ def test_a_stale_stamp_parses_and_a_failed_parse_says_why_and_leaves_no_stamp(tm
     assert str(failed.value) == ("dbt parse of dbt_project failed (exit 2): "
                                  "Parsing Error in model broken (models/broken.sql)")
     assert not (target / PARSE_STAMP).exists()
+
+
+def test_two_processes_parsing_at_once_run_dbt_once(tmp_path, monkeypatch):
+    """Under `dagster dev` the code server and every run it launches parse at import: with the project just
+    edited, the second waits for the first's parse and uses it instead of writing the same files at once.
+    (A stand-in dbt that takes a second and counts its calls; two threads stand for the two processes, as
+    the lock is a file lock.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipelines import dbt_invocation
+
+    target = tmp_path / "target"
+    target.mkdir()
+    for name in ("manifest.json", "partial_parse.msgpack"):
+        shutil.copy(dbt_target_dir() / name, target / name)
+    (target / PARSE_STAMP).write_text("the digest before the edit")
+    calls = tmp_path / "calls"
+    slow = tmp_path / "dbt"
+    slow.write_text(f"#!/bin/sh\nsleep 1\necho parse >> {calls}\n")
+    slow.chmod(0o755)
+    monkeypatch.setattr(dbt_invocation, "dbt_executable", lambda: str(slow))
+    with ThreadPoolExecutor(2) as pool:
+        ran = sorted(pool.map(lambda _: dbt_invocation.parse(target), range(2)))
+    assert ran == [False, True]
+    assert calls.read_text().splitlines() == ["parse"]
+    assert (target / PARSE_STAMP).read_text() == parse_fingerprint()
