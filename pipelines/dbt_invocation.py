@@ -110,10 +110,19 @@ def parse(target: Path | None = None) -> bool:
     return True
 
 
+def _stamp(target: Path, fingerprint: str) -> str | None:
+    """What the stamp says after a parse of these inputs: the fingerprint, and the size and mtime of the two
+    files the parse wrote (so that a manifest written since by anything else, e.g. a `dbt parse` by hand
+    with other vars, is not vouched for). None if either file is missing."""
+    files = [target / "manifest.json", target / "partial_parse.msgpack"]
+    if not all(f.exists() for f in files):
+        return None
+    return "\n".join([fingerprint, *(f"{f.name} {f.stat().st_size} {f.stat().st_mtime_ns}" for f in files)])
+
+
 def _is_current(target: Path, fingerprint: str) -> bool:
-    stamp = target / PARSE_STAMP
-    return ((target / "manifest.json").exists() and (target / "partial_parse.msgpack").exists()
-            and stamp.exists() and stamp.read_text() == fingerprint)
+    stamp, expected = target / PARSE_STAMP, _stamp(target, fingerprint)
+    return expected is not None and stamp.exists() and stamp.read_text() == expected
 
 
 def _run_parse(target: Path, fingerprint: str) -> None:
@@ -126,7 +135,11 @@ def _run_parse(target: Path, fingerprint: str) -> None:
         said = " ".join(_DBT_TIME.sub("", line).strip() for line in (done.stdout + done.stderr).splitlines() if line.strip())
         raise DbtParseError(f"dbt parse of {DBT_PROJECT_DIR.name} failed (exit {done.returncode}): "
                             f"{said[-1500:] or 'dbt printed nothing'}")
-    stamp.write_text(fingerprint)
+    written = _stamp(target, fingerprint)
+    if written is None:
+        raise DbtParseError(f"dbt parse of {DBT_PROJECT_DIR.name} wrote no manifest.json / partial_parse.msgpack "
+                            f"in {target}")
+    stamp.write_text(written)
 
 
 class DbtParseError(Exception):
