@@ -126,6 +126,7 @@ def overview_figure(data: ChartData, title: str, mark: date | None = None, width
     """Three panels sharing one date axis: BTC close with key levels, ETF net flows, status heatmap.
     ``mark`` draws a dotted line on that day (the report's day)."""
     from matplotlib import dates as mdates
+    from matplotlib.collections import PolyCollection
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
@@ -162,7 +163,13 @@ def overview_figure(data: ChartData, title: str, mark: date | None = None, width
 
     flows = np.array([np.nan if v is None else v for v in data.etf_flow_usd], dtype=float)
     has = np.isfinite(flows)
-    ax_flow.bar(x[has], flows[has], width=0.85, color=np.where(flows[has] >= 0, "#2da44e", "#cf222e"))
+    # one bar per day with a flow figure, drawn as one PolyCollection: Axes.bar makes a Rectangle artist per
+    # bar, and for the whole window's ≈ 530 bars that took 0.75 s of the chart's 1.25 s
+    days, half = mdates.date2num(x[has]), 0.85 / 2
+    ax_flow.add_collection(PolyCollection(
+        [[(d - half, 0.0), (d - half, v), (d + half, v), (d + half, 0.0)] for d, v in zip(days, flows[has], strict=True)],
+        facecolors=np.where(flows[has] >= 0, "#2da44e", "#cf222e"), edgecolors="none"))
+    ax_flow.autoscale_view()
     ax_flow.axhline(0, color="#57606a", linewidth=0.8)
     ax_flow.set_ylabel("ETF net flow, USD")
     ax_flow.yaxis.set_major_formatter(FuncFormatter(_musd))

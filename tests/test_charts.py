@@ -91,8 +91,12 @@ def test_overview_figure_has_dated_axes_key_levels_flows_and_heatmap(con):
     assert price.get_ylabel() == "BTC close, USD" and flow.get_ylabel() == "ETF net flow, USD"
     legend = [t.get_text() for t in price.get_legend().get_texts()]
     assert "key level 70,000" in legend and "support band 66,900–70,600" in legend
-    assert len(flow.patches) == 4  # one bar per day with a flow figure
-    assert [p.get_facecolor()[:3] for p in flow.patches][1] == pytest.approx((207 / 255, 34 / 255, 46 / 255))  # outflow red
+    (bars,) = flow.collections  # one bar per day with a flow figure, in one PolyCollection
+    assert len(bars.get_paths()) == 4
+    assert bars.get_facecolors()[1][:3] == pytest.approx((207 / 255, 34 / 255, 46 / 255))  # outflow red
+    heights = [path.vertices[:, 1].max() if path.vertices[:, 1].max() > 0 else path.vertices[:, 1].min()
+               for path in bars.get_paths()]
+    assert heights[1] < 0 < heights[0]  # an outflow goes down, an inflow up
     assert [t.get_text() for t in heat.get_yticklabels()] == data.indicators
     fig.canvas.draw()
     dates = [t.get_text() for t in heat.get_xticklabels() if t.get_text()]
