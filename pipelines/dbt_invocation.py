@@ -130,7 +130,10 @@ def _run_parse(target: Path, fingerprint: str) -> None:
     stamp.unlink(missing_ok=True)
     cmd = [dbt_executable(), "parse", "--quiet", "--no-use-colors", "--project-dir", str(DBT_PROJECT_DIR),
            "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target), *dbt_vars_args()]
-    done = subprocess.run(cmd, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
+    try:
+        done = subprocess.run(cmd, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
+    except OSError as exc:  # no dbt beside this Python nor on PATH
+        raise DbtParseError(f"dbt parse of {DBT_PROJECT_DIR.name}: cannot run {cmd[0]} ({exc.strerror})") from None
     if done.returncode != 0:  # --quiet: what dbt printed is its error
         said = " ".join(_DBT_TIME.sub("", line).strip() for line in (done.stdout + done.stderr).splitlines() if line.strip())
         raise DbtParseError(f"dbt parse of {DBT_PROJECT_DIR.name} failed (exit {done.returncode}): "
