@@ -6,10 +6,31 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from pathlib import Path
 
 from pipelines.cli import dbt_parse
 from pipelines.dbt_invocation import PARSE_STAMP, parse_fingerprint
 from pipelines.settings import DBT_PROJECT_DIR, dbt_target_dir, load_settings
+
+
+def parsed_target(tmp_path: Path, stamp: str | None = None) -> Path:
+    """A target directory holding this worker's parse (its files with their mtimes) and either its stamp or,
+    given ``stamp``, that text as the stamp (a parse of other inputs)."""
+    target = tmp_path / "target"
+    target.mkdir()
+    for name in ("manifest.json", "partial_parse.msgpack", *(() if stamp else (PARSE_STAMP,))):
+        shutil.copy2(dbt_target_dir() / name, target / name)
+    if stamp:
+        (target / PARSE_STAMP).write_text(stamp)
+    return target
+
+
+def stand_in_dbt(tmp_path: Path, script: str) -> str:
+    """An executable standing in for dbt: a shell script."""
+    path = tmp_path / "dbt"
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+    return str(path)
 
 
 def test_an_unchanged_project_is_not_parsed_again():
@@ -29,10 +50,7 @@ def test_a_manifest_written_since_the_parse_is_not_vouched_for(tmp_path):
 
     from pipelines.dbt_invocation import _is_current
 
-    target = tmp_path / "target"
-    target.mkdir()
-    for name in ("manifest.json", "partial_parse.msgpack", PARSE_STAMP):
-        shutil.copy2(dbt_target_dir() / name, target / name)
+    target = parsed_target(tmp_path)
     assert _is_current(target, parse_fingerprint())
     os.utime(target / "manifest.json")
     assert not _is_current(target, parse_fingerprint())
@@ -79,15 +97,9 @@ def test_a_stale_stamp_parses_and_a_failed_parse_says_why_and_leaves_no_stamp(tm
 
     from pipelines import dbt_invocation
 
-    target = tmp_path / "target"
-    target.mkdir()
-    for name in ("manifest.json", "partial_parse.msgpack"):
-        shutil.copy(dbt_target_dir() / name, target / name)
-    (target / PARSE_STAMP).write_text("a digest of other inputs")
-    failing = tmp_path / "dbt"
-    failing.write_text("#!/bin/sh\necho 'Parsing Error in model broken (models/broken.sql)'\nexit 2\n")
-    failing.chmod(0o755)
-    monkeypatch.setattr(dbt_invocation, "dbt_executable", lambda: str(failing))
+    target = parsed_target(tmp_path, stamp="a digest of other inputs")
+    failing = stand_in_dbt(tmp_path, "echo 'Parsing Error in model broken (models/broken.sql)'\nexit 2")
+    monkeypatch.setattr(dbt_invocation, "dbt_executable", lambda: failing)
     with pytest.raises(dbt_invocation.DbtParseError) as failed:
         dbt_invocation.parse(target)
     assert str(failed.value) == ("dbt parse of dbt_project failed (exit 2): "
@@ -104,16 +116,10 @@ def test_two_processes_parsing_at_once_run_dbt_once(tmp_path, monkeypatch):
 
     from pipelines import dbt_invocation
 
-    target = tmp_path / "target"
-    target.mkdir()
-    for name in ("manifest.json", "partial_parse.msgpack"):
-        shutil.copy(dbt_target_dir() / name, target / name)
-    (target / PARSE_STAMP).write_text("the digest before the edit")
+    target = parsed_target(tmp_path, stamp="the digest before the edit")
     calls = tmp_path / "calls"
-    slow = tmp_path / "dbt"
-    slow.write_text(f"#!/bin/sh\nsleep 1\necho parse >> {calls}\n")
-    slow.chmod(0o755)
-    monkeypatch.setattr(dbt_invocation, "dbt_executable", lambda: str(slow))
+    slow = stand_in_dbt(tmp_path, f"sleep 1\necho parse >> {calls}")
+    monkeypatch.setattr(dbt_invocation, "dbt_executable", lambda: slow)
     with ThreadPoolExecutor(2) as pool:
         ran = sorted(pool.map(lambda _: dbt_invocation.parse(target), range(2)))
     assert ran == [False, True]
