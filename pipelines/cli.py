@@ -61,19 +61,13 @@ def prepare_environment() -> None:
         cfg.write_text(DAGSTER_YAML)
 
 
-def dbt_parse() -> bool:
-    """Write the dbt manifest that the Dagster definitions need at import (in ``dbt_target_dir()``), with
-    the build's --vars, so that the dbt build reuses this parse instead of parsing every node again; a
-    no-op when nothing dbt reads changed since the last parse there (pipelines/dbt_invocation.py::parse).
-    Returns whether dbt ran."""
+def ensure_manifest() -> None:
+    """The dbt manifest the Dagster definitions need at import: parsed if there is none yet (`btc-signals parse`
+    is the one that also re-parses a changed project)."""
     from pipelines.dbt_invocation import parse
 
-    return parse()
-
-
-def ensure_manifest() -> None:
     if not (dbt_target_dir() / "manifest.json").exists():
-        dbt_parse()
+        parse()
 
 
 def replay_window() -> tuple[date, date]:
@@ -305,11 +299,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "parse":
-        from pipelines.dbt_invocation import DbtParseError
+        from pipelines.dbt_invocation import DbtParseError, parse
 
         prepare_environment()
         try:
-            if not dbt_parse():
+            if not parse():
                 print(f"btc-signals: the dbt manifest in {dbt_target_dir()} is current (project files, vars and "
                       "profile unchanged since its parse)")
         except DbtParseError as exc:

@@ -111,4 +111,3 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._close_engines()
         super().dispose()
-

@@ -70,7 +70,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["BTC_SIGNALS_DUCKDB_PATH"] = str(_TMP / "session.duckdb")
     home = _TMP / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
-    from pipelines.cli import DAGSTER_YAML, dbt_parse, ensure_manifest
+    from pipelines.cli import DAGSTER_YAML, ensure_manifest
+    from pipelines.dbt_invocation import parse
 
     (home / "dagster.yaml").write_text(DAGSTER_YAML)  # the instance `make run` and `make dev` use
     os.environ["DAGSTER_HOME"] = str(home)
@@ -86,7 +87,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["DBT_TARGET_PATH"] = str(_WORKER_TARGET.relative_to(ROOT / "dbt_project"))
     # The same --vars (one function, pipelines/dbt_invocation.py) and profile (this session's warehouse) as
     # the dbt builds: every dbt build in the tests then reuses this parse (partial parsing).
-    dbt_parse()
+    parse()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -184,13 +185,13 @@ def _scratch_target() -> Path:
 @pytest.fixture(scope="session")
 def scratch_session() -> ScratchWarehouse:
     """The worker's scratch warehouse and its dbt parse, made on first use (not emptied: see below)."""
-    from pipelines.cli import dbt_parse
+    from pipelines.dbt_invocation import parse
 
     scratch = ScratchWarehouse(path=_TMP / "scratch" / "scratch.duckdb", target=_scratch_target())
     with pytest.MonkeyPatch.context() as env:
         for key, value in scratch.env.items():
             env.setenv(key, value)
-        dbt_parse()
+        parse()
     return scratch
 
 

@@ -8,8 +8,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-from pipelines.cli import dbt_parse
-from pipelines.dbt_invocation import PARSE_STAMP, parse_fingerprint
+from pipelines.dbt_invocation import PARSE_STAMP, parse, parse_fingerprint
 from pipelines.settings import DBT_PROJECT_DIR, dbt_target_dir, load_settings
 
 
@@ -40,7 +39,7 @@ def test_an_unchanged_project_is_not_parsed_again():
     manifest = target / "manifest.json"
     before = manifest.stat().st_mtime_ns
     assert (target / PARSE_STAMP).read_text().splitlines()[0] == parse_fingerprint()
-    assert dbt_parse() is False
+    assert parse() is False
     assert manifest.stat().st_mtime_ns == before
 
 
