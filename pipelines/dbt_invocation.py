@@ -29,7 +29,8 @@ def dashboard_end_date(settings: Settings | None = None) -> date:
     """The dashboard's last day. Replay: the bundled dataset's last day. Live: today (UTC)."""
     settings = settings or load_settings()
     if settings.mode == "replay":
-        from pipelines.replay.transport import dataset_window  # the bundled dataset's manifest
+        # what partitions.replay_window returns, without importing Dagster (this module keeps the parse skip cheap)
+        from pipelines.replay.transport import dataset_window
 
         return dataset_window(settings.replay_dir)[1]
     return datetime.now(tz=UTC).date()
