@@ -1,9 +1,8 @@
-"""The code location loads, and its jobs, checks and resources are what users rely on."""
+"""The code location loads, and its jobs, checks and resources are what users rely on (loaded as `make dev`
+loads it, parsing dbt at load, in tests/browser/test_ui.py)."""
 
 from dagster import AssetKey
 
-from pipelines.cli import DAGSTER_YAML
-from pipelines.dbt_invocation import PARSE_STAMP
 from pipelines.definitions import defs
 
 
@@ -34,39 +33,6 @@ def test_gx_checks_are_blocking_and_dbt_tests_are_asset_checks():
 def test_dbt_models_depend_on_the_raw_assets():
     graph = defs.resolve_asset_graph()
     assert AssetKey(["raw", "etf_flows"]) in graph.get(AssetKey(["staging", "stg_farside__etf_flows"])).parent_keys
-
-
-def test_code_location_loads_as_make_dev_loads_it(tmp_path):
-    """`dagster dev` from a shell with no virtualenv activated: no dbt on PATH, DAGSTER_IS_DEV_CLI set
-    (so the dbt manifest is parsed at load: here into a target directory holding this session's parse state
-    but no stamp, as after an edit, so dbt runs with partial parsing). The location must load with every
-    definition, and the parse must be stamped for the next load to skip."""
-    import os
-    import shutil
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from pipelines.settings import dbt_target_dir
-
-    root = Path(__file__).resolve().parent.parent
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)  # as make setup writes it
-    target = tmp_path / "target"
-    target.mkdir()
-    for name in ("manifest.json", "partial_parse.msgpack"):  # parsed for this session's warehouse
-        shutil.copy(dbt_target_dir() / name, target / name)
-    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "DAGSTER_IS_DEV_CLI": "1", "DAGSTER_HOME": str(home),
-           "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_TARGET_PATH": str(target),
-           "BTC_SIGNALS_DUCKDB_PATH": os.environ["BTC_SIGNALS_DUCKDB_PATH"]}
-    dagster = Path(sys.executable).parent / "dagster"
-    proc = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-3000:]
-    assert "Validation successful for code location btc_signals" in output
-    assert (target / PARSE_STAMP).exists(), output[-3000:]
 
 
 def test_raw_assets_carry_a_freshness_policy_in_live_mode_only(monkeypatch):

@@ -1,23 +1,19 @@
 """End to end on the replay warehouse: the macro, price and regime rows of the Feb-2026 reference case, the
-2026-02-06 index moves, the carry-forward, the signal outcomes, and the dbt unit tests."""
+2026-02-06 index moves, the carry-forward and the signal outcomes
+(the dbt unit tests run in the full rebuild of tests/test_dbt_incremental.py)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from pipelines.dbt_invocation import dbt_vars_args
-from pipelines.settings import DBT_PROJECT_DIR
-
 
 @pytest.fixture()
 def con(replay_warehouse: Path):
-    # per test, so that no connection holds the file's lock while dbt writes to it (last test)
+    # per test, so that no connection holds the file's lock while a later test of the group writes to it
     connection = duckdb.connect(str(replay_warehouse), read_only=True)
     yield connection
     connection.close()
@@ -132,14 +128,3 @@ def test_outcome_summary_adds_up(con):
         "select falls_7d, days_with_7d_outcome, hit_rate_7d from marts.fct_signal_outcome_summary "
         "where indicator = 'price_vs_key_levels' and status = 'bear_continuation'").fetchone()
     assert bear[2] == pytest.approx(bear[0] / bear[1])
-
-
-def test_dbt_unit_tests_pass_on_the_replay_warehouse(replay_warehouse: Path):
-    dbt = Path(sys.executable).parent / "dbt"
-    done = subprocess.run(
-        [str(dbt), "test", "--select", "test_type:unit", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), *dbt_vars_args()],
-        cwd=DBT_PROJECT_DIR, capture_output=True, text=True,
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
-    assert "PASS=14" in done.stdout and "ERROR=0" in done.stdout  # _unit_tests.yml (3) + __rules (6) + __derivatives (5)

@@ -1,6 +1,12 @@
 """The UI a user lives in, in a real browser: `dagster dev` on a free loopback port over a warehouse built from
 the bundled data (the session's `make run`), opened in Debian's headless Chromium through playwright-core
-(tests/browser/ui.mjs). Screenshots go to the test's tmp dir; every process started here is stopped.
+(tests/browser/ui.mjs). Screenshots go to the test's tmp dir; every process started here is stopped
+(`dagster dev` in the background while the worker's next tests run: its shutdown takes ≈ 9 s; the session
+waits for it at the end and fails if anything of it survived).
+
+`dagster dev` runs as after an edit of the dbt project: its code location parses the dbt manifest at load
+(the session's parse state without its stamp, so dbt runs with partial parsing, from a shell with no
+virtualenv and so no dbt on PATH) and must stamp that parse for the next load to skip.
 
 Needs /usr/bin/chromium (Debian's `chromium`) and `npm ci` in tests/browser: `.ci/run` installs both."""
 
@@ -14,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +28,8 @@ import httpx
 import pytest
 
 from pipelines import cli
+from pipelines.dbt_invocation import PARSE_STAMP
+from pipelines.settings import dbt_target_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -80,12 +89,41 @@ def location_status(url: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+@pytest.fixture(scope="session")
+def background_stops():
+    """Process groups being stopped in the background; at the end of the session each must be gone."""
+    stops: list[tuple[threading.Thread, list[BaseException]]] = []
+    yield stops
+    for thread, errors in stops:
+        thread.join()
+        assert not errors, errors
+
+
+def stop_in_background(proc: subprocess.Popen, stops: list) -> None:
+    errors: list[BaseException] = []
+
+    def stop() -> None:
+        try:
+            stop_group(proc)
+        except BaseException as exc:  # noqa: BLE001  (reported at the end of the session)
+            errors.append(exc)
+
+    thread = threading.Thread(target=stop, name=f"stop dagster dev {proc.pid}", daemon=True)
+    thread.start()
+    stops.append((thread, errors))
+
+
 @pytest.fixture()
-def dagster_dev(replay_warehouse, tmp_path):
+def dagster_dev(replay_warehouse, tmp_path, background_stops):
     """`make dev` as a user runs it (no virtualenv on PATH), on a free port, against the session's warehouse
-    and Dagster instance (which hold `make run`'s runs)."""
+    and Dagster instance (which hold `make run`'s runs), with a dbt target directory holding this session's
+    parse (for this warehouse) but no stamp, as after an edit."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    target = tmp_path / "target"
+    target.mkdir()
+    for name in ("manifest.json", "partial_parse.msgpack"):
+        shutil.copy(dbt_target_dir() / name, target / name)
     env = {
         "HOME": str(tmp_path),
         "PATH": "/usr/bin:/bin",
@@ -95,8 +133,7 @@ def dagster_dev(replay_warehouse, tmp_path):
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "GX_ANALYTICS_ENABLED": "false",
-        # the target directory this session parsed for this warehouse: the location's parse at load finds it current
-        **({"DBT_TARGET_PATH": os.environ["DBT_TARGET_PATH"]} if "DBT_TARGET_PATH" in os.environ else {}),
+        "DBT_TARGET_PATH": str(target),
     }
     log_path = tmp_path / "dagster_dev.log"
     with open(log_path, "w") as log:
@@ -117,9 +154,10 @@ def dagster_dev(replay_warehouse, tmp_path):
                 break
             time.sleep(2)
         assert status == "LOADED" and error is None, f"code location: {status}, {error}\n{log_path.read_text()[-3000:]}"
+        assert (target / PARSE_STAMP).exists(), f"the parse at load left no stamp\n{log_path.read_text()[-3000:]}"
         yield url, log_path
     finally:
-        stop_group(proc)
+        stop_in_background(proc, background_stops)
 
 
 def run_browser(url: str, tmp_path: Path, report: Path) -> dict:
