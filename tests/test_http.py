@@ -135,3 +135,18 @@ def test_decode_json_names_truncated_and_empty_bodies():
 
 def test_redact_replaces_every_secret():
     assert redact("a KEY1 b KEY2", ["KEY1", "KEY2", ""]) == "a *** b ***"
+
+
+def test_live_transports_share_one_tls_context_that_verifies_hosts():
+    """Every live transport (one per source client) verifies certificates and host names with one TLS context
+    made once per process, not a CA bundle loaded per client."""
+    import ssl
+    from pathlib import Path
+
+    from pipelines.replay.transport import make_transport
+
+    direct = make_transport("live", Path("."))
+    redirected = make_transport("live", Path("."), {"api.example": "http://127.0.0.1:9"}).inner
+    contexts = [t._pool._ssl_context for t in (direct, redirected, make_transport("live", Path(".")))]  # noqa: SLF001
+    assert all(c is contexts[0] for c in contexts)
+    assert contexts[0].verify_mode == ssl.CERT_REQUIRED and contexts[0].check_hostname

@@ -16,8 +16,10 @@ mirror, a recorder or a test server with :class:`RedirectTransport` (``BTC_SIGNA
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
+import ssl
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -157,7 +159,7 @@ class RedirectTransport(httpx.BaseTransport):
 
     def __init__(self, redirects: dict[str, str], inner: httpx.BaseTransport | None = None) -> None:
         self.redirects = {host: httpx.URL(base) for host, base in redirects.items()}
-        self.inner = inner or httpx.HTTPTransport(retries=0)
+        self.inner = inner or live_transport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         target = self.redirects.get(request.url.host)
@@ -170,11 +172,25 @@ class RedirectTransport(httpx.BaseTransport):
         self.inner.close()
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The TLS context every live transport of this process verifies the hosts with (httpx's default: the
+    certifi bundle, or SSL_CERT_FILE / SSL_CERT_DIR), made once: loading the CA bundle costs 50–100 ms, which
+    httpx pays for every transport it makes (one per source client, i.e. per asset of a run) unless it is given
+    a context to share."""
+    return httpx.create_ssl_context()
+
+
+def live_transport() -> httpx.HTTPTransport:
+    """To the real hosts; no retries here (the client retries, pipelines/sources/http.py)."""
+    return httpx.HTTPTransport(retries=0, verify=_tls_context())
+
+
 def make_transport(mode: str, replay_dir: Path, redirects: dict[str, str] | None = None) -> httpx.BaseTransport:
     if mode == "live":
         if redirects:
             return RedirectTransport(redirects)
-        return httpx.HTTPTransport(retries=0)
+        return live_transport()
     if mode == "replay":
         return ReplayTransport(replay_dir)
     raise ValueError(f"unknown mode {mode!r}")
