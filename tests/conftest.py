@@ -54,6 +54,29 @@ def _session_dir() -> Path:
 _TMP = _session_dir()
 
 
+def _read_alembic_scripts_once() -> None:
+    """Dagster reads its ≈ 90 alembic migration scripts from disk each time a SQLite storage is created or
+    checked (``ScriptDirectory.from_config``: the run, event-log and schedule storage of every instance, and
+    every run's event-log file): ≈ 40 ms each, and the tests create hundreds of throw-away instances. The
+    scripts are installed files that do not change during a session: read them once per script location and
+    configuration file. The storages, their schema and the revisions they are stamped with are Dagster's own."""
+    from alembic.script import ScriptDirectory
+
+    read = ScriptDirectory.from_config.__func__
+    scripts: dict[tuple, ScriptDirectory] = {}
+
+    def from_config(cls, config, *args, **kwargs):
+        key = (cls, config.config_file_name, config.get_main_option("script_location"), args, tuple(kwargs.items()))
+        if key not in scripts:
+            scripts[key] = read(cls, config, *args, **kwargs)
+        return scripts[key]
+
+    ScriptDirectory.from_config = classmethod(from_config)
+
+
+_read_alembic_scripts_once()
+
+
 _WORKER_TARGET: Path | None = None  # a pytest-xdist worker's own dbt target directory
 
 
