@@ -42,3 +42,37 @@ def test_dbt_runs_without_the_probes(monkeypatch):
     assert invocation.is_successful(), invocation.get_error()
     assert invocation.adapter is None
     assert "signal_rules" in invocation.target_path.joinpath("dbt.log").read_text()  # dbt listed the seeds
+
+
+def test_a_dbt_build_closes_the_warehouse_a_raw_step_of_its_run_kept_open(tmp_path, monkeypatch):
+    """In a run of raw assets and dbt models (one process, one set of resources), the raw steps keep the
+    warehouse open; dbt is another process and must find it closed."""
+    import sys
+
+    from dagster import build_init_resource_context
+
+    from pipelines.resources import WarehouseResource
+
+    db = tmp_path / "w.duckdb"
+    probe = "import duckdb, sys; duckdb.connect(sys.argv[1]).close()"
+
+    def another_process_opens_it() -> bool:
+        return subprocess.run([sys.executable, "-c", probe, str(db)], capture_output=True, timeout=60).returncode == 0
+
+    warehouse = WarehouseResource(database=str(db))
+    context = build_init_resource_context()
+    warehouse.setup_for_execution(context)
+    try:
+        with warehouse.get_connection() as con:
+            con.execute("create table t as select 1 as v")
+        assert not another_process_opens_it()  # kept open between steps
+
+        seen = []
+        monkeypatch.setattr(DbtCliResource, "cli", lambda self, args, **kwargs: seen.append(another_process_opens_it()))
+        build_resources()["dbt"].model_copy(update={"warehouse": str(db)}).cli(["build"])
+        assert seen == [True]
+        with warehouse.get_connection() as con:  # a later step opens it again
+            assert con.execute("select v from t").fetchall() == [(1,)]
+    finally:
+        warehouse.teardown_after_execution(context)
+    assert another_process_opens_it()

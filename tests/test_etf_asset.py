@@ -138,3 +138,24 @@ def test_gx_check_fails_on_bad_rows_and_names_them(tmp_path, replay_copy):
     assert "expect_compound_columns_to_be_unique" in result.description
     assert "expect_column_values_to_be_between(column=net_flow_usd" in result.description
     assert "9000000000000.0" in result.description
+
+
+def test_a_run_opens_the_warehouse_once_and_closes_it_when_it_ends(tmp_path, replay_copy, monkeypatch):
+    """The asset and its check share one open database (a cursor each); at the end of the run the file is
+    closed, so another process can write it."""
+    import subprocess
+    import sys
+
+    from pipelines import resources
+
+    opened = []
+    real_open = resources.open_warehouse
+    monkeypatch.setattr(resources, "open_warehouse", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
+    db = tmp_path / "w.duckdb"
+    assert run(db, replay_copy).success
+    assert opened == [str(db)]
+    assert not resources._OPEN_WAREHOUSES  # noqa: SLF001
+    writer = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()", str(db)],
+                            capture_output=True, text=True, timeout=60)
+    assert writer.returncode == 0, writer.stderr
+    assert rows(db)
