@@ -153,6 +153,7 @@ def bench(args: argparse.Namespace, steps: Steps) -> dict[str, str]:
     import duckdb
     from dagster import DagsterInstance
 
+    cli.quiet_framework_warnings()  # as `btc-signals run`: no Beta/Supersession warnings in the bench's output
     from pipelines.definitions import defs  # noqa: F401  (import cost is not part of the in-process figures)
     from pipelines.partitions import days_tags, next_month, raw_partitions
 
