@@ -53,3 +53,16 @@ def test_raw_assets_carry_a_freshness_policy_in_live_mode_only(monkeypatch):
         assert policy.fail_window.to_timedelta() == timedelta(hours=24 * table.publication.max_lag_days + 1), table.name
         if table.publication.max_lag_days > 1:
             assert policy.warn_window.to_timedelta() == timedelta(hours=25), table.name
+
+
+def test_loading_the_code_location_imports_no_check_or_chart_library():
+    """GX (≈ 4-6 s), pandas (≈ 0.75 s) and matplotlib are imported where a check runs or a chart is drawn: a
+    process that loads the location (the code server, a dbt-only run) never pays them."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, pipelines.definitions; "
+             "print(sorted(m for m in ('great_expectations', 'pandas', 'matplotlib', 'scipy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout

@@ -6,7 +6,6 @@ partition window; all eight series land in one transaction, or none.
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-import pandas as pd
 import polars as pl
 from dagster import Config, MetadataValue
 from pydantic import Field
@@ -92,6 +91,7 @@ def expectations() -> list:
 
 def coverage(con) -> list:
     """Every US trading day between a series' first and last day is present (calendar aware)."""
+    import pandas as pd  # as GX: only the check needs it
     import great_expectations.expectations as gxe
 
     rows = con.sql(f"select obs_date, series from raw.{MACRO_DAILY_CLOSES.name}").df()

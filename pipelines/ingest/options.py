@@ -11,9 +11,8 @@ DVOL history (``get_volatility_index_data``) is loaded for every day as context.
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import polars as pl
 from dagster import Config, MetadataValue
 from pydantic import Field
@@ -24,6 +23,9 @@ from pipelines.landing.tables import DERIBIT_DVOL, DERIBIT_OPTION_CHAIN
 from pipelines.options_math import MIN_EXPIRY_DAYS
 from pipelines.replay.clock import as_of, day_close
 from pipelines.sources import deribit
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 IV_BOUNDS_PCT = (5.0, 300.0)
 CHECK_TENORS_DAYS = (7, 30)
@@ -73,8 +75,9 @@ def chain_metadata(landed: Landed, f: Fetch) -> dict:
     }
 
 
-def chain_batches(rows: pd.DataFrame) -> list[tuple[str, pd.DataFrame, list[Any]]]:
+def chain_batches(rows: "pd.DataFrame") -> "list[tuple[str, pd.DataFrame, list[Any]]]":
     """The GX batches of the chain check: the chain's rows, the expiries used, the snapshots (used by the tests)."""
+    import pandas as pd  # as GX: only the check needs it
     import great_expectations.expectations as gxe
 
     rows = rows.copy()
