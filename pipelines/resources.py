@@ -192,9 +192,13 @@ def sweep_orphaned_runs(instance) -> list[str]:
 _OPEN_WAREHOUSES: dict[str, duckdb.DuckDBPyConnection] = {}
 
 
+def _kept_key(database: str) -> str:
+    return str(Path(database).resolve())
+
+
 def close_kept_warehouse(database: str) -> None:
     """Close the warehouse a run keeps open (checkpointing it), if any; the run's next connection reopens it."""
-    con = _OPEN_WAREHOUSES.pop(str(Path(database).resolve()), None)
+    con = _OPEN_WAREHOUSES.pop(_kept_key(database), None)
     if con is not None:
         con.close()
 
@@ -229,7 +233,7 @@ class WarehouseResource(DuckDBResource):
     @contextmanager
     def get_connection(self):
         if self._in_run:
-            key = str(Path(self.database).resolve())
+            key = _kept_key(self.database)
             if key not in _OPEN_WAREHOUSES:
                 _OPEN_WAREHOUSES[key] = self._open()
             con = _OPEN_WAREHOUSES[key].cursor()

@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 from polars.testing import assert_frame_equal
+from test_pipeline_e2e import table_counts
 
 from pipelines import cli
 from pipelines.dbt_invocation import dbt_build_args, dbt_executable
@@ -56,21 +57,14 @@ def _full_rebuild(target: Path) -> list[dict]:
     return json.loads((target / "run_results.json").read_text())["results"]
 
 
-def _table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    tables = con.execute(
-        "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' order by all"
-    ).fetchall()
-    return {f"{s}.{t}": con.execute(f'select count(*) from "{s}"."{t}"').fetchall()[0][0] for s, t in tables}
-
-
 def _mart(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
     frame = con.sql(f'select * from marts."{name}"').pl()
     return frame.sort(frame.columns)
 
 
 def test_a_rerun_after_a_full_rebuild_gives_the_whole_window_build(replay_warehouse: Path, tmp_path, capsys):
+    counts = table_counts(replay_warehouse)
     with duckdb.connect(str(replay_warehouse), read_only=True) as con:
-        counts = _table_counts(con)
         full_build = {name: _mart(con, name) for name in MARTS}
     _, end = cli.replay_window()
     cutoff = end - timedelta(days=LAST_DAYS - 1)
@@ -94,8 +88,8 @@ def test_a_rerun_after_a_full_rebuild_gives_the_whole_window_build(replay_wareho
     # The re-run of the last month: the days land again; the daily run's dbt build.
     assert cli.run(month, end)
 
+    after = table_counts(replay_warehouse)
     with duckdb.connect(str(replay_warehouse), read_only=True) as con:
-        after = _table_counts(con)
         rebuilt = {name: _mart(con, name) for name in MARTS}
     assert after.pop(ARCHIVE) > counts.pop(ARCHIVE)
     assert after == counts
