@@ -21,6 +21,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.instance.ref import InstanceRef
 
 from pipelines.cli import DAGSTER_YAML
+from pipelines.dbt_child import LAUNCHER
 from pipelines.resources import sweep_orphaned_runs
 from pipelines.settings import dbt_target_dir
 
@@ -50,9 +51,9 @@ def children(parent: int) -> list[int]:
 
 
 def dbt_build_children(parent: int) -> list[int]:
-    """PIDs of `dbt build` processes whose parent is ``parent`` (after the launcher exec'd dbt)."""
+    """PIDs of `dbt build` processes whose parent is ``parent`` (dbt runs in its launcher, `btc-signals-dbt`)."""
     return [p for p in children(parent)
-            if "build" in (cmd := _cmdline(p)) and any(Path(c).name == "dbt" for c in cmd[:2])]
+            if "build" in (cmd := _cmdline(p)) and any(Path(c).name == LAUNCHER for c in cmd[:2])]
 
 
 def alive(pid: int) -> bool:

@@ -1,0 +1,58 @@
+"""End a command-line process without the interpreter's teardown.
+
+A process that has imported Dagster, dbt and Great Expectations holds ≈ 500,000 objects; at a normal exit
+Python clears every module and frees them one by one, which took 2.3 s after the imports alone and ≈ 4.5 s
+after a run (`btc-signals run` for one day: "succeeded" printed at 42.4 s, the process gone at 47.2 s; a
+`dbt build` 1.4 s after its last line). Nothing of it is needed: the operating system reclaims the memory.
+
+``exit_now`` does what a normal exit does that matters, in the same order, then ends the process at once:
+
+1. if a thread other than the main one is still running and not a daemon, it returns and lets the
+   interpreter join that thread as usual (nothing is cut short);
+2. runs the ``atexit`` callbacks (``logging.shutdown`` flushes and closes the log files, dbt's among them);
+3. flushes standard output and error;
+4. ``os._exit(code)``.
+
+Files, the warehouse and the Dagster instance are closed by the code that opened them before this is
+reached (``with`` blocks); what a program leaves open is closed by the kernel, as after a crash, which
+DuckDB's and SQLite's logs make safe. Only for the entry points of processes (never inside the tests'
+own process, whose interpreter must go on).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+
+
+def threads_running() -> list[threading.Thread]:
+    """Non-daemon threads other than the main one that are still alive: a normal exit would wait for them."""
+    main = threading.main_thread()
+    return [t for t in threading.enumerate() if t is not main and not t.daemon and t.is_alive()]
+
+
+def exit_now(code: int) -> int:
+    """End the process with ``code`` without the interpreter's teardown; returns ``code`` (to exit as usual)
+    only when a non-daemon thread is still running."""
+    if threads_running():
+        return code
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed, or a pipe whose reader has gone: nothing more can be said
+            pass
+    os._exit(code)
+
+
+def exit_code(exc: SystemExit) -> int:
+    """The status ``sys.exit(x)`` gives the process, as the interpreter computes it (None → 0, an int → itself,
+    anything else is printed to stderr → 1)."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    print(exc.code, file=sys.stderr)
+    return 1
