@@ -1,4 +1,4 @@
-"""pipelines/fast_exit.py: a command ends without the interpreter's teardown, but with its exit code, its atexit
+"""pipelines/process.py: a command ends without the interpreter's teardown, but with its exit code, its atexit
 callbacks and its buffered output; it waits for a running thread as a normal exit does."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PROGRAM = textwrap.dedent("""
     import atexit, sys, threading, time
-    from pipelines.fast_exit import exit_now
+    from pipelines.process import exit_now
 
     class Teardown:
         def __del__(self):  # runs when the interpreter frees the modules at a normal exit
@@ -55,3 +55,21 @@ def test_the_dbt_launcher_exits_with_dbts_own_code_and_message():
     assert done.returncode == 2, done  # click's usage error, as `dbt no-such-command` exits
     assert "No such command 'no-such-command'" in done.stderr
     assert "Usage: dbt " in done.stderr
+
+
+def test_the_collector_is_off_during_the_imports_then_skips_what_they_left():
+    program = textwrap.dedent("""
+        import gc
+        from pipelines.process import collect_after_imports, imports_done
+
+        imports_done()  # not deferred: nothing changes
+        assert gc.isenabled() and gc.get_freeze_count() == 0
+        collect_after_imports()
+        assert not gc.isenabled()
+        import dagster  # noqa: F401  (what a command imports first)
+        imports_done()
+        assert gc.isenabled() and gc.get_freeze_count() > 100_000, gc.get_freeze_count()
+        print("ok")
+    """)
+    done = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout == "ok\n", done.stderr

@@ -1,7 +1,15 @@
-"""End a command-line process without the interpreter's teardown.
+"""A command-line process's start-up and end: the garbage collector during the imports, and the exit without
+the interpreter's teardown.
 
-A process that has imported Dagster, dbt and Great Expectations holds ≈ 500,000 objects; at a normal exit
-Python clears every module and frees them one by one, which took 2.3 s after the imports alone and ≈ 4.5 s
+**Start-up.** Importing Dagster, dagster-dbt, the definitions and Great Expectations creates ≈ 500,000 objects
+that live as long as the process. Python's cyclic garbage collector, which runs every 700 new objects and
+now and then over every object, spent 1.8 s of those imports (1,100 young, 100 middle and 7 full collections,
+measured with ``gc.callbacks``) and 2.4 s of a one-day `btc-signals run` finding nothing to free.
+``collect_after_imports`` turns it off for the imports; ``imports_done`` then moves everything alive into
+the collector's permanent generation (``gc.freeze``, made for this) and turns it back on, so that later
+collections look only at what the run itself creates.
+
+**Exit.** At a normal exit Python clears every module and frees those objects one by one, which took 2.3 s after the imports alone and ≈ 4.5 s
 after a run (`btc-signals run` for one day: "succeeded" printed at 42.4 s, the process gone at 47.2 s; a
 `dbt build` 1.4 s after its last line). Nothing of it is needed: the operating system reclaims the memory.
 
@@ -22,9 +30,32 @@ own process, whose interpreter must go on).
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import sys
 import threading
+
+
+_deferred = False  # the collector is off until imports_done
+
+
+def collect_after_imports() -> None:
+    """No garbage collection until ``imports_done`` (the first thing of a command's process)."""
+    global _deferred
+    if gc.isenabled():
+        gc.disable()
+        _deferred = True
+
+
+def imports_done() -> None:
+    """What is alive now lives as long as the process: never scan it again; collect what comes after. Does
+    nothing unless ``collect_after_imports`` turned the collector off (e.g. in a test's process, which calls
+    the run many times: freezing there would keep every earlier test's garbage for good)."""
+    global _deferred
+    if _deferred:
+        _deferred = False
+        gc.freeze()
+        gc.enable()
 
 
 def threads_running() -> list[threading.Thread]:
