@@ -9,9 +9,10 @@ measured with ``gc.callbacks``) and 2.4 s of a one-day `btc-signals run` finding
 the collector's permanent generation (``gc.freeze``, made for this) and turns it back on, so that later
 collections look only at what the run itself creates.
 
-**Exit.** At a normal exit Python clears every module and frees those objects one by one, which took 2.3 s after the imports alone and ≈ 4.5 s
-after a run (`btc-signals run` for one day: "succeeded" printed at 42.4 s, the process gone at 47.2 s; a
-`dbt build` 1.4 s after its last line). Nothing of it is needed: the operating system reclaims the memory.
+**Exit.** At a normal exit Python clears every module and frees those objects one by one, which took 2.3 s
+after the imports alone and ≈ 4.5 s after a run (`btc-signals run` for one day: "succeeded" printed at 42.4 s,
+the process gone at 47.2 s; a `dbt build` 1.4 s after its last line). Nothing of it is needed: the operating
+system reclaims the memory.
 
 ``exit_now`` does what a normal exit does that matters, in the same order, then ends the process at once:
 
@@ -34,7 +35,6 @@ import gc
 import os
 import sys
 import threading
-
 
 _deferred = False  # the collector is off until imports_done
 
