@@ -283,14 +283,9 @@ def entrypoint() -> None:
     """The ``btc-signals`` command (``[project.scripts]``): ``main`` with no garbage collection during the imports,
     then the exit without the interpreter's teardown (``pipelines/process.py``: ≈ 2 s and ≈ 4.5 s of a run).
     Tests call ``main``, whose caller goes on."""
-    from pipelines.process import collect_after_imports, exit_code, exit_now
+    from pipelines.process import run_then_exit
 
-    collect_after_imports()  # until run() has loaded the definitions (pipelines/process.py)
-    try:
-        code = main()
-    except SystemExit as exc:  # argparse's usage errors and --help
-        code = exit_code(exc)
-    sys.exit(exit_now(code))
+    run_then_exit(main)  # run() turns the collector back on once it has loaded the definitions
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,19 +47,16 @@ def launcher_path() -> str | None:
 
 
 def main() -> None:
-    from pipelines.process import collect_after_imports, exit_code, exit_now, imports_done
+    from pipelines.process import imports_done, run_then_exit
+
+    def dbt():  # what the `dbt` script does: sys.exit(cli())
+        from dbt.cli.main import cli
+
+        imports_done()
+        return cli(prog_name="dbt")
 
     die_with_parent()
-    collect_after_imports()
-    from dbt.cli.main import cli
-
-    imports_done()
-
-    try:
-        code = exit_code(SystemExit(cli(prog_name="dbt")))  # what the `dbt` script does: sys.exit(cli())
-    except SystemExit as exc:  # click ends every command so
-        code = exit_code(exc)
-    sys.exit(exit_now(code))
+    run_then_exit(dbt)
 
 
 if __name__ == "__main__":

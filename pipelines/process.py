@@ -35,6 +35,8 @@ import gc
 import os
 import sys
 import threading
+from collections.abc import Callable
+from typing import NoReturn
 
 _deferred = False  # the collector is off until imports_done
 
@@ -87,3 +89,17 @@ def exit_code(exc: SystemExit) -> int:
         return exc.code
     print(exc.code, file=sys.stderr)
     return 1
+
+
+def run_then_exit(command: Callable[[], object]) -> NoReturn:
+    """A process's entry point: ``command`` with the collector off until it calls ``imports_done``, then the
+    exit without teardown with its status (its return value or its ``SystemExit``, as ``sys.exit`` reads it)."""
+    collect_after_imports()
+    try:
+        code = exit_code(SystemExit(command()))
+    except SystemExit as exc:  # argparse's and click's usage errors, --help, click's end of every command
+        code = exit_code(exc)
+    except BrokenPipeError:  # whoever read standard output stopped (`btc-signals show | head`): no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # what is still buffered goes nowhere
+        code = 1  # as Python's own note on SIGPIPE has it
+    sys.exit(exit_now(code))

@@ -3,6 +3,7 @@ callbacks and its buffered output; it waits for a running thread as a normal exi
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -73,3 +74,15 @@ def test_the_collector_is_off_during_the_imports_then_skips_what_they_left():
     """)
     done = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.stdout == "ok\n", done.stderr
+
+
+def test_a_reader_that_stops_reading_ends_the_command_without_a_traceback():
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # as `btc-signals parse | head -0`: every write to standard output fails with EPIPE
+    try:  # (the parse is current, conftest made it: the command prints that it is)
+        done = subprocess.run([str(Path(sys.executable).parent / "btc-signals"), "parse"], cwd=ROOT, stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 1
+    assert done.stderr == ""
